@@ -12,6 +12,7 @@
 //!   applications that check in loops, and the two listings.
 //! - [`explain`]: [`Snapshot::explain`], the facts behind a decision as data
 //!   and as one plain-English sentence.
+//! - [`policy_test`]: policy test files (`rolecall test`), parsed and run.
 //! - `reach` (private): which memberships, groups and partner links give a
 //!   user access in an organization, and the effective permission sets. The
 //!   compiled sets and the explanations both come from it, so they cannot
@@ -22,6 +23,7 @@
 
 mod bits;
 pub mod explain;
+pub mod policy_test;
 mod reach;
 pub mod snapshot;
 

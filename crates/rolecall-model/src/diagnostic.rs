@@ -85,7 +85,11 @@ impl fmt::Display for Diagnostic {
                 write!(f, ":{column}")?;
             }
         }
-        write!(f, ": field `{}`: {}", self.path, self.message)
+        if self.path.0.is_empty() {
+            write!(f, ": {}", self.message)
+        } else {
+            write!(f, ": field `{}`: {}", self.path, self.message)
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod spec;
 mod validate;
+pub mod view;
 
 use std::collections::HashMap;
 
