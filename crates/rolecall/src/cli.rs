@@ -25,6 +25,9 @@ pub enum Command {
         /// Policy test files (TOML).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Also print every passing check with its explanation.
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// Show or validate a catalog.
     Catalog {

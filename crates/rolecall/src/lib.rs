@@ -24,7 +24,7 @@ pub const EXIT_INVALID: u8 = 2;
 /// Runs one command; returns the exit code.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let result = match cli.command {
-        Command::Test { files } => commands::policy_test::run(&files, out, err),
+        Command::Test { files, verbose } => commands::policy_test::run(&files, verbose, out, err),
         Command::Catalog {
             command: CatalogCommand::Show { json, file },
         } => commands::catalog::show(file.as_deref(), json, out, err),

@@ -17,7 +17,11 @@ fn rolecall(args: &[&str]) -> Output {
     let cli = Cli::try_parse_from(std::iter::once("rolecall").chain(args.iter().copied())).unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = rolecall::run(cli, &mut out, &mut err);
-    Output { code, out: String::from_utf8(out).unwrap(), err: String::from_utf8(err).unwrap() }
+    Output {
+        code,
+        out: String::from_utf8(out).unwrap(),
+        err: String::from_utf8(err).unwrap(),
+    }
 }
 
 fn examples() -> Vec<PathBuf> {
@@ -39,7 +43,9 @@ fn last_line(text: &str) -> &str {
 fn every_shipped_example_passes() {
     let files = examples();
     assert!(files.len() >= 4, "one example per seed application");
-    let args: Vec<&str> = std::iter::once("test").chain(files.iter().map(|f| f.to_str().unwrap())).collect();
+    let args: Vec<&str> = std::iter::once("test")
+        .chain(files.iter().map(|f| f.to_str().unwrap()))
+        .collect();
     let output = rolecall(&args);
     assert_eq!(output.code, 0, "{}{}", output.out, output.err);
     let (passed, failed) = last_line(&output.out).split_once(" passed, ").unwrap();
@@ -49,7 +55,13 @@ fn every_shipped_example_passes() {
 
 #[test]
 fn a_wrong_expectation_fails_with_its_line_and_explanation() {
-    let source = std::fs::read_to_string(examples().into_iter().find(|f| f.ends_with("web-platform.toml")).unwrap()).unwrap();
+    let source = std::fs::read_to_string(
+        examples()
+            .into_iter()
+            .find(|f| f.ends_with("web-platform.toml"))
+            .unwrap(),
+    )
+    .unwrap();
     let target = "user = \"bill\"\norg = \"basic-pt\"\npermission = \"web.manage_charge_entries\"\nexpect = \"deny\"";
     assert!(source.contains(target));
     let flipped = target.replace("\"deny\"", "\"allow\"");
@@ -65,8 +77,16 @@ fn a_wrong_expectation_fails_with_its_line_and_explanation() {
     assert_eq!(output.code, 1);
     let failures: Vec<&str> = output.out.lines().filter(|l| l.contains("FAIL")).collect();
     assert_eq!(failures.len(), 1, "{}", output.out);
-    assert!(failures[0].starts_with(&format!("{}:{}:", file.display(), line)), "{}", failures[0]);
-    assert!(failures[0].contains("expected allow, got deny"), "{}", failures[0]);
+    assert!(
+        failures[0].starts_with(&format!("{}:{}:", file.display(), line)),
+        "{}",
+        failures[0]
+    );
+    assert!(
+        failures[0].contains("expected allow, got deny"),
+        "{}",
+        failures[0]
+    );
     assert!(
         failures[0].ends_with("Denied: Basic PT does not subscribe to the Billing module, which Manage charge entries belongs to."),
         "{}",
@@ -88,7 +108,13 @@ fn an_invalid_test_file_names_the_line_and_field_and_checks_nothing() {
     let output = rolecall(&["test", file.to_str().unwrap()]);
 
     assert_eq!(output.code, 2);
-    assert!(output.err.contains(":8:10: field `user[0].membership[0].roles[0]`: unknown role `web.bilr`"), "{}", output.err);
+    assert!(
+        output
+            .err
+            .contains(":8:10: field `user[0].membership[0].roles[0]`: unknown role `web.bilr`"),
+        "{}",
+        output.err
+    );
     assert_eq!(last_line(&output.out), "0 passed, 0 failed");
 }
 
@@ -101,7 +127,13 @@ fn an_expectation_about_an_unknown_permission_is_an_invalid_file() {
     let output = rolecall(&["test", file.to_str().unwrap()]);
 
     assert_eq!(output.code, 2);
-    assert!(output.err.contains(":10:14: field `check[0].permission`: unknown permission `web.mesages`"), "{}", output.err);
+    assert!(
+        output
+            .err
+            .contains(":10:14: field `check[0].permission`: unknown permission `web.mesages`"),
+        "{}",
+        output.err
+    );
 }
 
 #[test]
@@ -121,7 +153,12 @@ fn a_test_file_can_name_its_own_catalog_relative_to_itself() {
 
     let output = rolecall(&["test", file.to_str().unwrap()]);
 
-    assert_eq!((output.code, last_line(&output.out)), (0, "2 passed, 0 failed"), "{}", output.err);
+    assert_eq!(
+        (output.code, last_line(&output.out)),
+        (0, "2 passed, 0 failed"),
+        "{}",
+        output.err
+    );
 }
 
 #[test]
@@ -139,8 +176,17 @@ fn catalog_validate_reports_each_problem_with_its_line() {
     assert_eq!(output.code, 2);
     let problems: Vec<&str> = output.err.lines().collect();
     assert_eq!(problems.len(), 2, "{}", output.err);
-    assert!(problems[0].contains(":12:10: field `permission[0].module`: unknown module `lab.order`"), "{}", problems[0]);
-    assert!(problems[1].contains(":17:11: field `role[0].grants[0]`: unknown permission `lab.order_tests`"), "{}", problems[1]);
+    assert!(
+        problems[0].contains(":12:10: field `permission[0].module`: unknown module `lab.order`"),
+        "{}",
+        problems[0]
+    );
+    assert!(
+        problems[1]
+            .contains(":17:11: field `role[0].grants[0]`: unknown permission `lab.order_tests`"),
+        "{}",
+        problems[1]
+    );
 }
 
 #[test]
@@ -156,12 +202,24 @@ fn catalog_show_json_lists_the_thirty_web_permissions_in_five_modules() {
     let output = rolecall(&["catalog", "show", "--json"]);
     assert_eq!(output.code, 0);
     let catalog: serde_json::Value = serde_json::from_str(&output.out).unwrap();
-    let web = catalog["applications"].as_array().unwrap().iter().find(|a| a["id"] == "web").unwrap();
+    let web = catalog["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "web")
+        .unwrap();
     let modules = web["modules"].as_array().unwrap();
-    let gated: Vec<&str> = modules.iter().filter(|m| !m["gated_by"].as_array().unwrap().is_empty()).map(|m| m["id"].as_str().unwrap()).collect();
+    let gated: Vec<&str> = modules
+        .iter()
+        .filter(|m| !m["gated_by"].as_array().unwrap().is_empty())
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
     assert_eq!(modules.len(), 5);
     assert_eq!(gated, ["web.clinical", "web.billing", "web.engage"]);
-    let permissions: usize = modules.iter().map(|m| m["permissions"].as_array().unwrap().len()).sum();
+    let permissions: usize = modules
+        .iter()
+        .map(|m| m["permissions"].as_array().unwrap().len())
+        .sum();
     assert_eq!(permissions, 30);
 }
 
@@ -169,8 +227,31 @@ fn catalog_show_json_lists_the_thirty_web_permissions_in_five_modules() {
 fn catalog_show_draws_the_role_matrix() {
     let output = rolecall(&["catalog", "show"]);
     assert_eq!(output.code, 0);
-    let row = output.out.lines().find(|l| l.trim_start().starts_with("web.view_payout_report")).unwrap();
+    let row = output
+        .out
+        .lines()
+        .find(|l| l.trim_start().starts_with("web.view_payout_report"))
+        .unwrap();
     let cells: Vec<&str> = row.split_whitespace().skip(1).take(6).collect();
     // "View payout report | Y | - | - | - | Y | Y"
     assert_eq!(cells, ["Y", "-", "-", "-", "Y", "Y"]);
+}
+
+#[test]
+fn the_catalog_docs_list_every_id_of_the_default_catalog() {
+    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/catalog.md")).unwrap();
+    let catalog = rolecall_model::Catalog::default_catalog();
+    let ids = catalog
+        .applications
+        .iter()
+        .map(|a| &a.id)
+        .chain(catalog.modules.iter().map(|m| &m.id))
+        .chain(catalog.permissions.iter().map(|p| &p.id))
+        .chain(catalog.roles.iter().map(|r| &r.id))
+        .chain(catalog.subscriptions.iter().map(|s| &s.id))
+        .chain(catalog.user_types.iter().map(|t| &t.id))
+        .chain(catalog.access_levels.iter().map(|l| &l.id))
+        .chain(catalog.access_types.iter().map(|t| &t.id));
+    let missing: Vec<&String> = ids.filter(|id| !docs.contains(&format!("`{id}`"))).collect();
+    assert!(missing.is_empty(), "docs/catalog.md does not list {missing:?}");
 }
