@@ -267,12 +267,12 @@ impl PolicyTest {
                     &expectation.org,
                     expectation.owner.as_deref(),
                 );
-                let scope_ok = match (expectation.scope, decision.scope) {
-                    (None, _) => true,
-                    (Some(ExpectedScope::Own), Some(Scope::Own))
-                    | (Some(ExpectedScope::All), Some(Scope::All)) => true,
-                    _ => false,
-                };
+                let scope_ok = matches!(
+                    (expectation.scope, decision.scope),
+                    (None, _)
+                        | (Some(ExpectedScope::Own), Some(Scope::Own))
+                        | (Some(ExpectedScope::All), Some(Scope::All))
+                );
                 let passed = match expectation.expect {
                     Expect::Allow => decision.allowed && scope_ok,
                     Expect::Deny => !decision.allowed,

@@ -15,11 +15,20 @@ fn snapshot() -> Snapshot {
         .map(|i| OrgSpec {
             id: format!("org-{i}"),
             parent: (i >= 10).then(|| format!("org-{}", i - 10)),
-            subscriptions: if i % 2 == 0 { vec!["web.billing".into(), "web.clinical".into()] } else { Vec::new() },
+            subscriptions: if i % 2 == 0 {
+                vec!["web.billing".into(), "web.clinical".into()]
+            } else {
+                Vec::new()
+            },
             ..OrgSpec::default()
         })
         .collect();
-    let roles = ["web.system_admin", "web.provider", "web.biller", "web.office_staff"];
+    let roles = [
+        "web.system_admin",
+        "web.provider",
+        "web.biller",
+        "web.office_staff",
+    ];
     let users = (0..200)
         .map(|i| UserSpec {
             id: format!("user-{i}"),
@@ -32,14 +41,27 @@ fn snapshot() -> Snapshot {
             ..UserSpec::default()
         })
         .collect();
-    let spec = WorldSpec { orgs, users, ..WorldSpec::default() };
-    Snapshot::build(Arc::clone(&catalog), World::build(&catalog, &spec, Defaults::Apply).unwrap())
+    let spec = WorldSpec {
+        orgs,
+        users,
+        ..WorldSpec::default()
+    };
+    Snapshot::build(
+        Arc::clone(&catalog),
+        World::build(&catalog, &spec, Defaults::Apply).unwrap(),
+    )
 }
 
 #[test]
 fn checks_by_string_and_by_key_allocate_nothing() {
     let snapshot = snapshot();
-    let permissions = ["web.manage_charge_entries", "web.view_notes", "scheduler.schedule.view", "tasking.task.add", "web.nope"];
+    let permissions = [
+        "web.manage_charge_entries",
+        "web.view_notes",
+        "scheduler.schedule.view",
+        "tasking.task.add",
+        "web.nope",
+    ];
     let questions: Vec<(String, &str, String, Option<String>)> = (0..1000)
         .map(|i| {
             let owner = match i % 3 {
@@ -49,26 +71,47 @@ fn checks_by_string_and_by_key_allocate_nothing() {
             };
             // Mostly the user's own organization, sometimes any (or an unknown one).
             let org = if i % 4 == 0 { i % 23 } else { (i % 210) % 20 };
-            (format!("user-{}", i % 210), permissions[i % permissions.len()], format!("org-{org}"), owner)
+            (
+                format!("user-{}", i % 210),
+                permissions[i % permissions.len()],
+                format!("org-{org}"),
+                owner,
+            )
         })
         .collect();
     let keys: Vec<_> = questions
         .iter()
         .filter_map(|(u, p, o, owner)| {
-            Some((snapshot.user_key(u)?, snapshot.permission_key(p)?, snapshot.org_key(o)?, owner.as_deref().and_then(|w| snapshot.user_key(w))))
+            Some((
+                snapshot.user_key(u)?,
+                snapshot.permission_key(p)?,
+                snapshot.org_key(o)?,
+                owner.as_deref().and_then(|w| snapshot.user_key(w)),
+            ))
         })
         .collect();
     let mut allowed = 0;
 
     let info = allocation_counter::measure(|| {
         for (user, permission, org, owner) in &questions {
-            allowed += usize::from(snapshot.check(user, permission, org, owner.as_deref()).allowed);
+            allowed += usize::from(
+                snapshot
+                    .check(user, permission, org, owner.as_deref())
+                    .allowed,
+            );
         }
         for (user, permission, org, owner) in &keys {
-            allowed += usize::from(snapshot.check_keys(*user, *permission, *org, *owner).allowed);
+            allowed += usize::from(
+                snapshot
+                    .check_keys(*user, *permission, *org, *owner)
+                    .allowed,
+            );
         }
     });
 
-    assert!(allowed > 300, "the questions exercise allowed paths too ({allowed})");
+    assert!(
+        allowed > 300,
+        "the questions exercise allowed paths too ({allowed})"
+    );
     assert_eq!(info.count_total, 0, "the check path allocated");
 }

@@ -22,9 +22,11 @@ macro_rules! index_type {
             /// When the position does not fit in `u32` (more than four
             /// billion entries), which no catalog or world reaches.
             #[inline]
-            #[expect(clippy::expect_used, reason = "4 billion entries is beyond any supported size")]
             pub fn from_usize(i: usize) -> Self {
-                Self(u32::try_from(i).expect("index fits in u32"))
+                match u32::try_from(i) {
+                    Ok(i) => Self(i),
+                    Err(_) => panic!("more than 4 billion entries of one kind"),
+                }
             }
         }
     )*};

@@ -239,7 +239,10 @@ fn catalog_show_draws_the_role_matrix() {
 
 #[test]
 fn the_catalog_docs_list_every_id_of_the_default_catalog() {
-    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/catalog.md")).unwrap();
+    let docs = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/catalog.md"),
+    )
+    .unwrap();
     let catalog = rolecall_model::Catalog::default_catalog();
     let ids = catalog
         .applications
@@ -252,6 +255,11 @@ fn the_catalog_docs_list_every_id_of_the_default_catalog() {
         .chain(catalog.user_types.iter().map(|t| &t.id))
         .chain(catalog.access_levels.iter().map(|l| &l.id))
         .chain(catalog.access_types.iter().map(|t| &t.id));
-    let missing: Vec<&String> = ids.filter(|id| !docs.contains(&format!("`{id}`"))).collect();
-    assert!(missing.is_empty(), "docs/catalog.md does not list {missing:?}");
+    let missing: Vec<&String> = ids
+        .filter(|id| !docs.contains(&format!("`{id}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/catalog.md does not list {missing:?}"
+    );
 }

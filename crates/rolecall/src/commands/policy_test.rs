@@ -10,7 +10,12 @@ use rolecall_model::Catalog;
 use crate::{EXIT_FAILED, EXIT_INVALID, EXIT_OK};
 
 /// Runs every file; failures and invalid files are reported, then the total.
-pub fn run(files: &[PathBuf], verbose: bool, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
+pub fn run(
+    files: &[PathBuf],
+    verbose: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<u8> {
     let mut passed = 0;
     let mut failed = 0;
     let mut invalid = 0;
@@ -24,7 +29,10 @@ pub fn run(files: &[PathBuf], verbose: bool, out: &mut dyn Write, err: &mut dyn 
                 if verbose {
                     for outcome in report.outcomes.iter().filter(|o| o.passed) {
                         let e = &outcome.expectation;
-                        let owner = e.owner.as_ref().map_or_else(String::new, |o| format!(" (owner `{o}`)"));
+                        let owner = e
+                            .owner
+                            .as_ref()
+                            .map_or_else(String::new, |o| format!(" (owner `{o}`)"));
                         writeln!(
                             out,
                             "{}:{}: ok `{}` `{}` in `{}`{owner}. {}",
