@@ -129,25 +129,29 @@ impl Report {
     }
 
     /// The failed expectations, one printable line each.
-    pub fn failures(&self) -> impl Iterator<Item = Failure<'_>> {
-        self.outcomes
-            .iter()
-            .filter(|o| !o.passed)
-            .map(move |outcome| Failure {
-                origin: &self.origin,
-                outcome,
-            })
+    pub fn failures(&self) -> impl Iterator<Item = Line<'_>> {
+        self.lines().filter(|line| !line.outcome.passed)
+    }
+
+    /// Every outcome, one printable line each, in file order.
+    pub fn lines(&self) -> impl Iterator<Item = Line<'_>> {
+        self.outcomes.iter().map(move |outcome| Line {
+            origin: &self.origin,
+            outcome,
+        })
     }
 }
 
-/// A failed expectation, printed on one line with its explanation.
+/// One outcome printed on one line with its explanation: `FAIL` with what
+/// was expected and what came, or `ok`.
 #[derive(Debug)]
-pub struct Failure<'a> {
+pub struct Line<'a> {
     origin: &'a str,
-    outcome: &'a Outcome,
+    /// The outcome printed.
+    pub outcome: &'a Outcome,
 }
 
-impl fmt::Display for Failure<'_> {
+impl fmt::Display for Line<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let o = self.outcome;
         let e = &o.expectation;
@@ -159,6 +163,13 @@ impl fmt::Display for Failure<'_> {
             .owner
             .as_ref()
             .map_or_else(String::new, |owner| format!(" (owner `{owner}`)"));
+        let question = format!(
+            "check[{}] `{}` `{}` in `{}`{owner}",
+            o.index, e.user, e.permission, e.org
+        );
+        if o.passed {
+            return write!(f, ": ok {question}. {}", o.explanation.sentence);
+        }
         let expected = match (e.expect, e.scope) {
             (Expect::Allow, Some(ExpectedScope::Own)) => "allow (scope own)",
             (Expect::Allow, Some(ExpectedScope::All)) => "allow (scope all)",
@@ -172,8 +183,8 @@ impl fmt::Display for Failure<'_> {
         };
         write!(
             f,
-            ": FAIL check[{}] `{}` `{}` in `{}`{owner}: expected {expected}, got {got}. {}",
-            o.index, e.user, e.permission, e.org, o.explanation.sentence
+            ": FAIL {question}: expected {expected}, got {got}. {}",
+            o.explanation.sentence
         )
     }
 }

@@ -23,27 +23,11 @@ pub fn run(
     for file in files {
         match run_file(file, &default_catalog) {
             Ok(report) => {
-                for failure in report.failures() {
-                    writeln!(out, "{failure}")?;
-                }
-                if verbose {
-                    for outcome in report.outcomes.iter().filter(|o| o.passed) {
-                        let e = &outcome.expectation;
-                        let owner = e
-                            .owner
-                            .as_ref()
-                            .map_or_else(String::new, |o| format!(" (owner `{o}`)"));
-                        writeln!(
-                            out,
-                            "{}:{}: ok `{}` `{}` in `{}`{owner}. {}",
-                            report.origin,
-                            outcome.line.unwrap_or_default(),
-                            e.user,
-                            e.permission,
-                            e.org,
-                            outcome.explanation.sentence
-                        )?;
-                    }
+                for line in report
+                    .lines()
+                    .filter(|line| verbose || !line.outcome.passed)
+                {
+                    writeln!(out, "{line}")?;
                 }
                 passed += report.passed();
                 failed += report.failed();
