@@ -141,14 +141,14 @@ impl Engine for CasbinEngine {
 
     fn decide(&self, q: &StrCheck<'_>) -> Result<bool, BenchError> {
         self.enforcer
-            .enforce((q.user, q.org, q.permission))
+            .enforce((&*q.user, &*q.org, &*q.permission))
             .map_err(casbin_error)
     }
 
     #[inline]
     fn allows(&self, q: &StrCheck<'_>) -> bool {
         self.enforcer
-            .enforce((q.user, q.org, q.permission))
+            .enforce((&*q.user, &*q.org, &*q.permission))
             .unwrap_or(false)
     }
 }

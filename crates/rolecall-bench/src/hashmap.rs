@@ -82,22 +82,22 @@ impl Engine for HashMapEngine {
     fn allows(&self, q: &StrCheck<'_>) -> bool {
         // A `(String, String)` key cannot be borrowed as `(&str, &str)`, so
         // the lookup builds an owned key, as such code usually does.
-        let Some(roles) = self.roles.get(&(q.user.to_owned(), q.org.to_owned())) else {
+        let Some(roles) = self.roles.get(&(q.user.to_string(), q.org.to_string())) else {
             return false;
         };
-        let Some(module) = self.modules.get(q.permission) else {
+        let Some(module) = self.modules.get(&*q.permission) else {
             return false;
         };
         let module_on = self.always_on.contains(module)
             || self
                 .subscriptions
-                .get(q.org)
+                .get(&*q.org)
                 .is_some_and(|subscribed| subscribed.contains(module));
         module_on
             && roles.iter().any(|role| {
                 self.grants
                     .get(role)
-                    .is_some_and(|granted| granted.contains(q.permission))
+                    .is_some_and(|granted| granted.contains(&*q.permission))
             })
     }
 }

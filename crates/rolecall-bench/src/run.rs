@@ -255,9 +255,9 @@ pub fn verify(workload: &Workload, recorded: &[Recorded]) -> Result<usize, Bench
             let ids = workload.ids(&workload.checks[index]);
             return Err(BenchError::Disagreement(Box::new(Disagreement {
                 index,
-                user: ids.user.to_owned(),
-                permission: ids.permission.to_owned(),
-                org: ids.org.to_owned(),
+                user: ids.user.to_string(),
+                permission: ids.permission.to_string(),
+                org: ids.org.to_string(),
                 decisions: recorded
                     .iter()
                     .filter_map(|r| Some((r.engine.to_owned(), *r.decisions.get(index)?)))

@@ -1,16 +1,20 @@
 //! The compiled, immutable snapshot and the check path.
 //!
-//! Layout, chosen so that a check touches three short arrays:
-//! - `reach_start[u]..reach_start[u + 1]` is user `u`'s range in
-//!   `reach_org`: the organizations they reach, sorted;
-//! - the same position is the user's *slot* in `sets`, which holds two
-//!   permission bitsets per slot (any scope, then `all` scope), already
-//!   limited to what the organization subscribes to.
+//! Layout, chosen so that a check by string ids touches about three cache
+//! lines: the user's hash bucket, which holds the id inline (short ids) and
+//! the range of the user's slots; then the slot itself.
+//!
+//! - A *slot* is one (user, organization) pair the user reaches: a record of
+//!   `1 + 2 * words` words in `slots`, `[org][any scope bitset][all scope
+//!   bitset]`, already limited to what the organization subscribes to.
+//! - A user's slots are contiguous and sorted by organization:
+//!   [`UserRow`] gives their range.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use foldhash::fast::RandomState;
 use rolecall_model::{Catalog, OrgIx, PermissionIx, Scope, UserIx, World};
 use serde::Serialize;
@@ -62,9 +66,20 @@ macro_rules! key_type {
     )*};
 }
 
+/// A user id resolved against a snapshot, carrying where the user's slots
+/// are so that a check by keys reads only the slot itself.
+///
+/// Resolved once with [`Snapshot::user_key`] and valid for that snapshot
+/// only: a key used with another snapshot is denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UserKey {
+    ix: u32,
+    start: u32,
+    len: u32,
+    epoch: u32,
+}
+
 key_type!(
-    /// A user id resolved against a snapshot.
-    UserKey,
     /// A permission id resolved against a snapshot.
     PermissionKey,
     /// An organization id resolved against a snapshot.
@@ -72,6 +87,21 @@ key_type!(
 );
 
 type Ids = HashMap<Box<str>, u32, RandomState>;
+
+/// Where a user's slots are. Stored in the user-id table itself, so a check
+/// by string id needs no second lookup.
+#[derive(Debug, Clone, Copy)]
+struct UserRow {
+    /// The user's dense index.
+    ix: u32,
+    /// Index of the user's first slot.
+    start: u32,
+    /// Number of organizations the user reaches.
+    len: u32,
+}
+
+/// User ids inline (up to 24 bytes) next to their rows: one bucket read.
+type UserIds = HashMap<CompactString, UserRow, RandomState>;
 
 /// A catalog and a world compiled for checking. Immutable: a change builds a
 /// new snapshot, which readers swap in while old checks finish on the old one.
@@ -85,12 +115,15 @@ pub struct Snapshot {
     epoch: u32,
     /// `u64` words per permission set.
     words: usize,
-    user_ids: Ids,
+    user_ids: UserIds,
     org_ids: Ids,
     permission_ids: Ids,
-    reach_start: Vec<u32>,
-    reach_org: Vec<u32>,
-    sets: Vec<u64>,
+    /// Per user, by dense index: where their slots are.
+    user_rows: Vec<UserRow>,
+    /// Slot records, `stride` words each: `[org][any][all]`.
+    slots: Vec<u64>,
+    /// Words per slot record: `1 + 2 * words`.
+    stride: usize,
     /// For "who may": per organization, the `(user, slot)` pairs reaching it.
     org_start: Vec<u32>,
     org_reach: Vec<(u32, u32)>,
@@ -120,14 +153,15 @@ impl Snapshot {
         for org in 0..world.orgs.len() {
             enabled.extend(rules.enabled(&catalog, &world, OrgIx::from_usize(org)));
         }
-        let mut reach_start = Vec::with_capacity(world.users.len() + 1);
-        let mut reach_org = Vec::with_capacity(world.users.len());
-        let mut sets = Vec::with_capacity(world.users.len() * 2 * words);
+        let stride = 1 + 2 * words;
+        let mut user_rows = Vec::with_capacity(world.users.len());
+        let mut slots = Vec::with_capacity(world.users.len() * stride);
+        let mut slot_count = 0usize;
         let mut per_org: Vec<Vec<(u32, u32)>> = vec![Vec::new(); world.orgs.len()];
         let mut any = vec![0; words];
         let mut all = vec![0; words];
         for user in 0..world.users.len() {
-            reach_start.push(to_u32(reach_org.len()));
+            let start = slot_count;
             let user_ix = UserIx::from_usize(user);
             for org in topology.reached_orgs(&catalog, &world, user_ix) {
                 let Some(found) = reach(&catalog, &world, &topology, user_ix, org) else {
@@ -135,13 +169,18 @@ impl Snapshot {
                 };
                 let org_enabled = &enabled[org.ix() * words..(org.ix() + 1) * words];
                 rules.effective(&found, org_enabled, &mut any, &mut all);
-                per_org[org.ix()].push((to_u32(user), to_u32(reach_org.len())));
-                reach_org.push(org.0);
-                sets.extend_from_slice(&any);
-                sets.extend_from_slice(&all);
+                per_org[org.ix()].push((to_u32(user), to_u32(slot_count)));
+                slots.push(u64::from(org.0));
+                slots.extend_from_slice(&any);
+                slots.extend_from_slice(&all);
+                slot_count += 1;
             }
+            user_rows.push(UserRow {
+                ix: to_u32(user),
+                start: to_u32(start),
+                len: to_u32(slot_count - start),
+            });
         }
-        reach_start.push(to_u32(reach_org.len()));
         let mut org_start = Vec::with_capacity(per_org.len() + 1);
         let mut org_reach = Vec::new();
         for pairs in per_org {
@@ -149,8 +188,13 @@ impl Snapshot {
             org_reach.extend(pairs);
         }
         org_start.push(to_u32(org_reach.len()));
+        let mut user_ids =
+            UserIds::with_capacity_and_hasher(world.users.len(), RandomState::default());
+        for (user, row) in world.users.iter().zip(&user_rows) {
+            user_ids.insert(CompactString::from(user.id.as_str()), *row);
+        }
         Snapshot {
-            user_ids: ids(world.users.iter().map(|u| u.id.as_str())),
+            user_ids,
             org_ids: ids(world.orgs.iter().map(|o| o.id.as_str())),
             permission_ids: ids(catalog.permissions.iter().map(|p| p.id.as_str())),
             epoch: NEXT_EPOCH.fetch_add(1, Ordering::Relaxed),
@@ -159,9 +203,9 @@ impl Snapshot {
             topology,
             rules,
             words,
-            reach_start,
-            reach_org,
-            sets,
+            user_rows,
+            slots,
+            stride,
             org_start,
             org_reach,
             enabled,
@@ -182,7 +226,7 @@ impl Snapshot {
     ///
     /// Unknown ids are denied. Allocates nothing.
     pub fn check(&self, user: &str, permission: &str, org: &str, owner: Option<&str>) -> Decision {
-        let (Some(&u), Some(&p), Some(&o)) = (
+        let (Some(row), Some(&p), Some(&o)) = (
             self.user_ids.get(user),
             self.permission_ids.get(permission),
             self.org_ids.get(org),
@@ -190,13 +234,15 @@ impl Snapshot {
             return Decision::DENIED;
         };
         // Ids are unique, so the owner is the user exactly when the strings match.
-        self.decide(u, p, o, owner.map(|owner| owner == user))
+        self.decide(row.start, row.len, p, o, owner.map(|owner| owner == user))
     }
 
     /// Resolves a user id to a key for [`Snapshot::check_keys`].
     pub fn user_key(&self, id: &str) -> Option<UserKey> {
-        self.user_ids.get(id).map(|&ix| UserKey {
-            ix,
+        self.user_ids.get(id).map(|row| UserKey {
+            ix: row.ix,
+            start: row.start,
+            len: row.len,
             epoch: self.epoch,
         })
     }
@@ -231,39 +277,62 @@ impl Snapshot {
         if user.epoch != epoch || permission.epoch != epoch || org.epoch != epoch {
             return Decision::DENIED;
         }
-        self.decide(user.ix, permission.ix, org.ix, owner.map(|o| o == user))
+        self.decide(
+            user.start,
+            user.len,
+            permission.ix,
+            org.ix,
+            owner.map(|o| o.ix == user.ix),
+        )
     }
 
-    /// The user's slot in `org`: where their sets are.
+    /// The record of the slot, among `len` from `start`, for `org`.
     #[inline]
-    fn slot(&self, user: u32, org: u32) -> Option<usize> {
-        let start = self.reach_start[user as usize] as usize;
-        let end = self.reach_start[user as usize + 1] as usize;
-        let orgs = &self.reach_org[start..end];
-        let found = if orgs.len() <= 8 {
-            orgs.iter().position(|&o| o == org)
+    fn slot(&self, start: u32, len: u32, org: u32) -> Option<&[u64]> {
+        let (start, len, stride) = (start as usize, len as usize, self.stride);
+        let records = self.slots.get(start * stride..(start + len) * stride)?;
+        let org = u64::from(org);
+        let found = if len <= 8 {
+            (0..len).find(|i| records[i * stride] == org)
         } else {
-            orgs.binary_search(&org).ok()
+            let (mut low, mut high) = (0, len);
+            while low < high {
+                let mid = (low + high) / 2;
+                match records[mid * stride].cmp(&org) {
+                    std::cmp::Ordering::Less => low = mid + 1,
+                    std::cmp::Ordering::Greater => high = mid,
+                    std::cmp::Ordering::Equal => {
+                        return Some(&records[mid * stride..(mid + 1) * stride])
+                    }
+                }
+            }
+            None
         };
-        found.map(|i| start + i)
+        found.map(|i| &records[i * stride..(i + 1) * stride])
     }
 
     #[inline]
     fn decide(
         &self,
-        user: u32,
+        start: u32,
+        len: u32,
         permission: u32,
         org: u32,
         owner_is_user: Option<bool>,
     ) -> Decision {
-        let Some(slot) = self.slot(user, org) else {
-            return Decision::DENIED;
-        };
+        match self.slot(start, len, org) {
+            Some(record) => self.decide_in(record, permission, owner_is_user),
+            None => Decision::DENIED,
+        }
+    }
+
+    /// The decision read from one slot record.
+    #[inline]
+    fn decide_in(&self, record: &[u64], permission: u32, owner_is_user: Option<bool>) -> Decision {
         let (word, mask) = bits::locate(permission);
-        let base = slot * 2 * self.words;
-        if self.sets[base + self.words + word] & mask != 0 {
+        if record[1 + self.words + word] & mask != 0 {
             Decision::ALL
-        } else if self.sets[base + word] & mask != 0 && owner_is_user != Some(false) {
+        } else if record[1 + word] & mask != 0 && owner_is_user != Some(false) {
             Decision::OWN
         } else {
             Decision::DENIED
@@ -272,12 +341,9 @@ impl Snapshot {
 
     /// The sets of `user` in `org`: `(any, all)`.
     pub(crate) fn sets_of(&self, user: UserIx, org: OrgIx) -> Option<(&[u64], &[u64])> {
-        let slot = self.slot(user.0, org.0)?;
-        let base = slot * 2 * self.words;
-        Some((
-            &self.sets[base..base + self.words],
-            &self.sets[base + self.words..base + 2 * self.words],
-        ))
+        let row = self.user_rows.get(user.ix())?;
+        let record = self.slot(row.start, row.len, org.0)?;
+        Some((&record[1..1 + self.words], &record[1 + self.words..]))
     }
 
     /// What may `user` do in `org`: each permission id with its scope, in
@@ -311,9 +377,9 @@ impl Snapshot {
         self.org_reach[range]
             .iter()
             .filter_map(|&(user, slot)| {
-                let base = slot as usize * 2 * self.words;
-                let any = &self.sets[base..base + self.words];
-                let all = &self.sets[base + self.words..base + 2 * self.words];
+                let base = slot as usize * self.stride;
+                let any = &self.slots[base + 1..base + 1 + self.words];
+                let all = &self.slots[base + 1 + self.words..base + self.stride];
                 bits::has(any, p).then(|| {
                     let scope = if bits::has(all, p) {
                         Scope::All
@@ -338,13 +404,20 @@ impl Snapshot {
     /// catalog and world they came from).
     pub fn compiled_bytes(&self) -> usize {
         let id_bytes = |ids: &Ids| ids.keys().map(|k| k.len() + 24).sum::<usize>();
-        self.reach_start.len() * 4
-            + self.reach_org.len() * 4
-            + self.sets.len() * 8
+        let user_id_bytes: usize = self
+            .user_ids
+            .keys()
+            .map(|k| {
+                std::mem::size_of::<(CompactString, UserRow)>()
+                    + if k.is_heap_allocated() { k.len() } else { 0 }
+            })
+            .sum();
+        self.user_rows.len() * std::mem::size_of::<UserRow>()
+            + self.slots.len() * 8
             + self.org_start.len() * 4
             + self.org_reach.len() * 8
             + self.enabled.len() * 8
-            + id_bytes(&self.user_ids)
+            + user_id_bytes
             + id_bytes(&self.org_ids)
             + id_bytes(&self.permission_ids)
     }
