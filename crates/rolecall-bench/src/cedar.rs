@@ -139,9 +139,9 @@ impl CedarEngine {
     /// per incoming call.
     fn request(&self, q: &StrCheck<'_>) -> Result<Request, BenchError> {
         Request::new(
-            uid(&self.types.user, &*q.user),
-            uid(&self.types.action, &*q.permission),
-            uid(&self.types.org, &*q.org),
+            uid(&self.types.user, &q.user),
+            uid(&self.types.action, &q.permission),
+            uid(&self.types.org, &q.org),
             Context::empty(),
             None,
         )

@@ -94,7 +94,7 @@ impl Engine for RolecallStrings {
     #[inline]
     fn allows(&self, q: &StrCheck<'_>) -> bool {
         self.snapshot
-            .check(&*q.user, &*q.permission, &*q.org, None)
+            .check(&q.user, &q.permission, &q.org, None)
             .allowed
     }
 }
@@ -135,16 +135,16 @@ impl Engine for RolecallKeys<'_> {
                 Ok(KeyCheck {
                     user: self
                         .snapshot
-                        .user_key(&*ids.user)
-                        .ok_or_else(|| unknown(&*ids.user))?,
+                        .user_key(&ids.user)
+                        .ok_or_else(|| unknown(&ids.user))?,
                     permission: self
                         .snapshot
-                        .permission_key(&*ids.permission)
-                        .ok_or_else(|| unknown(&*ids.permission))?,
+                        .permission_key(&ids.permission)
+                        .ok_or_else(|| unknown(&ids.permission))?,
                     org: self
                         .snapshot
-                        .org_key(&*ids.org)
-                        .ok_or_else(|| unknown(&*ids.org))?,
+                        .org_key(&ids.org)
+                        .ok_or_else(|| unknown(&ids.org))?,
                 })
             })
             .collect()
