@@ -297,11 +297,6 @@ impl Catalog {
     pub fn module_of(&self, permission: PermissionIx) -> &Module {
         &self.modules[self.perm(permission).module.ix()]
     }
-
-    /// Every prerequisite of a permission: its own and its module's.
-    pub fn prerequisites(&self, permission: PermissionIx) -> &[PermissionIx] {
-        &self.perm(permission).requires
-    }
 }
 
 #[cfg(test)]
