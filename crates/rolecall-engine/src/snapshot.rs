@@ -346,6 +346,16 @@ impl Snapshot {
         Some((&record[1..1 + self.words], &record[1 + self.words..]))
     }
 
+    /// Whether `user` reaches `org` at all: a membership there or above, or
+    /// a partner link with an access type that reaches it. The service uses
+    /// it to keep organizations apart.
+    pub fn reaches(&self, user: &str, org: &str) -> bool {
+        let (Some(u), Some(o)) = (self.world.user(user), self.world.org(org)) else {
+            return false;
+        };
+        self.sets_of(u, o).is_some()
+    }
+
     /// What may `user` do in `org`: each permission id with its scope, in
     /// catalog order. Empty for unknown ids and for users with no access.
     pub fn permissions_of(&self, user: &str, org: &str) -> Vec<(&str, Scope)> {

@@ -1,0 +1,73 @@
+//! The service's one error type. Every variant is mapped to an HTTP status
+//! on purpose in [`crate::http::problem`]; the CLI prints the message.
+
+use rolecall_store::StoreError;
+
+/// One wrong field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// The field, as a path into the request body: `roles[1]`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A problem with one field.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What can go wrong serving a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No credentials, or credentials that do not work.
+    #[error("authentication required: {0}")]
+    Unauthenticated(String),
+    /// The actor may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The thing does not exist, or is not the actor's to see.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request is wrong; nothing was changed.
+    #[error("invalid request: {}", fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))]
+    Invalid {
+        /// Every wrong field.
+        fields: Vec<FieldError>,
+    },
+    /// The request conflicts with the current state (an id taken, the last
+    /// administrator).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// `If-Match` names an older version.
+    #[error("the user was changed by someone else since it was read; read it again")]
+    Stale,
+    /// An update of a user's access came without `If-Match`.
+    #[error("this update needs an `If-Match` header with the ETag from reading the user")]
+    PreconditionRequired,
+    /// This replica did not reach the requested revision in time.
+    #[error("revision {wanted} not reached (this replica is at {at}); try again")]
+    RevisionNotReached {
+        /// What the client asked for.
+        wanted: i64,
+        /// Where this replica is.
+        at: i64,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ServiceError {
+    /// A single-field validation error.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ServiceError {
+        ServiceError::Invalid {
+            fields: vec![FieldError::new(field, message)],
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Request extractors: who is asking ([`Auth`]), from where ([`Source`]),
+//! and a JSON body whose errors name the wrong field ([`Body`]).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use crate::error::{FieldError, ServiceError};
+use crate::principal::Principal;
+use crate::tokens;
+
+/// The authenticated principal, from `Authorization: Bearer <token>`.
+#[derive(Debug, Clone)]
+pub struct Auth(pub Principal);
+
+impl<S> FromRequestParts<S> for Auth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| {
+                ServiceError::Unauthenticated(
+                    "send `Authorization: Bearer <token>` (create one with `rolecall init` or \
+                     `rolecall token create`)"
+                        .to_owned(),
+                )
+            })?
+            .to_str()
+            .map_err(|_| ServiceError::Unauthenticated("the Authorization header is not text".to_owned()))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(|| {
+                ServiceError::Unauthenticated("use the Bearer authorization scheme".to_owned())
+            })?
+            .trim();
+        let live = state.service.live();
+        tokens::authenticate(&live, token).map(Auth)
+    }
+}
+
+/// Where a request came from, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Source(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_owned());
+        Ok(Source(address))
+    }
+}
+
+/// A JSON body. A malformed one is a 422 naming the field
+/// (`updates[2].roles`), or a 415 when it is not JSON at all.
+#[derive(Debug, Clone)]
+pub struct Body<T>(pub T);
+
+/// The largest body accepted (a batch of 10,000 checks fits).
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+impl<S, T> FromRequest<S> for Body<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ServiceError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(ServiceError::invalid(
+                "body",
+                "send JSON with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| ServiceError::invalid("body", e.body_text()))?;
+        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(deserializer)
+            .map(Body)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let message = e.inner().to_string();
+                // A missing field is reported at its parent; name the field.
+                let missing = message
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.split('`').next());
+                let field = match (path.as_str(), missing) {
+                    (".", Some(name)) => name.to_owned(),
+                    (".", None) => "body".to_owned(),
+                    (parent, Some(name)) => format!("{parent}.{name}"),
+                    (parent, None) => parent.to_owned(),
+                };
+                // serde_json appends " at line L column C"; keep it, it helps.
+                ServiceError::Invalid {
+                    fields: vec![FieldError::new(field, message)],
+                }
+            })
+    }
+}

@@ -1,0 +1,75 @@
+//! The HTTP API: JSON under `/v1`, errors as problem+json, the OpenAPI
+//! document at `/v1/openapi.json`, health and Prometheus metrics.
+
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use axum::Router;
+
+use crate::service::Service;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The service.
+    pub service: Arc<Service>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// The whole API.
+pub fn router(service: Arc<Service>) -> Router {
+    let state = AppState {
+        service,
+        metrics: Arc::new(metrics::Metrics::default()),
+    };
+    let v1 = Router::new()
+        .route("/openapi.json", get(openapi::document))
+        .route("/catalog", get(routes::catalog))
+        .route("/check", post(routes::check))
+        .route("/check/batch", post(routes::check_batch))
+        .route("/orgs", post(routes::create_org).get(routes::list_orgs))
+        .route("/orgs/{org}", get(routes::get_org))
+        .route("/orgs/{org}/subscriptions", put(routes::set_subscriptions))
+        .route("/orgs/{org}/manages", put(routes::set_manages))
+        .route(
+            "/orgs/{org}/employees",
+            post(routes::create_employee).get(routes::list_employees),
+        )
+        .route(
+            "/orgs/{org}/users",
+            post(routes::create_user).get(routes::list_users),
+        )
+        .route("/orgs/{org}/users/bulk-access", post(routes::bulk_access))
+        .route("/orgs/{org}/users/{user}", get(routes::get_user))
+        .route("/orgs/{org}/users/{user}/access", put(routes::update_access))
+        .route("/orgs/{org}/users/{user}/status", put(routes::set_status))
+        .route(
+            "/orgs/{org}/users/{user}/permissions",
+            get(routes::permissions_of),
+        )
+        .route(
+            "/orgs/{org}/permissions/{permission}/users",
+            get(routes::users_with),
+        )
+        .route("/tokens", post(routes::create_token));
+    Router::new()
+        .nest("/v1", v1)
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .route("/metrics", get(metrics::render))
+        .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count,
+        ))
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        .with_state(state)
+}

@@ -1,0 +1,116 @@
+//! Errors as `application/problem+json` (RFC 9457), with a stable `type`
+//! and, for bad input, every wrong field named.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::error::{FieldError, ServiceError};
+
+/// A problem document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the kind of problem, e.g.
+    /// `https://rolecall.dev/problems/invalid`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short, human-readable summary of the kind.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong this time.
+    pub detail: String,
+    /// For bad input: every wrong field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+const BASE: &str = "https://rolecall.dev/problems/";
+
+impl ServiceError {
+    /// The status, the problem type's last segment and its title.
+    pub fn status(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ServiceError::Unauthenticated(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+            ),
+            ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ServiceError::Invalid { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "The request is invalid",
+            ),
+            ServiceError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ServiceError::Stale => (
+                StatusCode::PRECONDITION_FAILED,
+                "stale",
+                "Changed by someone else",
+            ),
+            ServiceError::PreconditionRequired => (
+                StatusCode::PRECONDITION_REQUIRED,
+                "if-match-required",
+                "If-Match required",
+            ),
+            ServiceError::RevisionNotReached { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "revision-not-reached",
+                "Revision not reached yet",
+            ),
+            ServiceError::Store(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ServiceError {
+    fn into_response(self) -> Response {
+        let (status, kind, title) = self.status();
+        let detail = match &self {
+            // The cause goes to the log, not to the client.
+            ServiceError::Store(cause) => {
+                tracing::error!(error = %cause, "request failed");
+                "the server failed; the error is in its log".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let errors = match self {
+            ServiceError::Invalid { fields } => fields,
+            _ => Vec::new(),
+        };
+        problem_response(status, kind, title, detail, errors)
+    }
+}
+
+/// Builds a problem response.
+pub fn problem_response(
+    status: StatusCode,
+    kind: &str,
+    title: &str,
+    detail: String,
+    errors: Vec<FieldError>,
+) -> Response {
+    let body = Problem {
+        kind: format!("{BASE}{kind}"),
+        title: title.to_owned(),
+        status: status.as_u16(),
+        detail,
+        errors,
+    };
+    let mut response = (status, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
+}

@@ -1,0 +1,25 @@
+//! rolecall's service: the write path, replication, the administrative
+//! rules and the HTTP API.
+//!
+//! - [`service`]: the compiled snapshot every check reads (lock-free), and
+//!   the write path that validates, commits and publishes a change;
+//! - [`follow`]: how a replica follows the change log of a shared database;
+//! - [`rules`]: who may do what, decided by the engine against the catalog's
+//!   admin permissions;
+//! - [`ops`]: every operation, shared by the HTTP API and the command line;
+//! - [`http`]: the axum router under `/v1`, problem+json errors, OpenAPI;
+//! - [`demo`]: the demo organizations and users of `serve --demo`.
+
+pub mod demo;
+pub mod error;
+pub mod follow;
+pub mod http;
+pub mod ops;
+pub mod principal;
+pub mod rules;
+pub mod service;
+pub mod tokens;
+
+pub use error::{FieldError, ServiceError};
+pub use principal::Principal;
+pub use service::{Live, Service};

@@ -1,0 +1,193 @@
+//! Decisions: "may this user do this here?", "what may they do?", "who may
+//! do this?". Answered from the compiled snapshot, never by SQL.
+
+use rolecall_engine::{Explanation, Scope};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{FieldError, ServiceError};
+use crate::principal::Principal;
+use crate::rules;
+use crate::service::Live;
+
+/// `POST /v1/check`, and one entry of a batch.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    /// The organization the action happens in.
+    pub org: String,
+    /// The user acting.
+    pub user: String,
+    /// The permission, e.g. `web.manage_charge_entries`.
+    pub permission: String,
+    /// The owner of the resource, when it has one.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Also return why.
+    #[serde(default)]
+    pub explain: bool,
+    /// Wait until this replica has applied this revision (from a write).
+    #[serde(default)]
+    pub min_revision: Option<i64>,
+}
+
+/// A decision.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CheckResponse {
+    /// Whether the user may.
+    pub allowed: bool,
+    /// `all`, or `own` when only the user's own resources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub scope: Option<Scope>,
+    /// Why, when asked: the facts and one plain sentence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub reason: Option<Explanation>,
+}
+
+/// `POST /v1/check/batch`
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// The checks, answered in order.
+    pub checks: Vec<CheckRequest>,
+    /// Wait until this replica has applied this revision.
+    #[serde(default)]
+    pub min_revision: Option<i64>,
+}
+
+/// The answers of a batch, in the order asked.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BatchResponse {
+    /// One decision per check.
+    pub results: Vec<CheckResponse>,
+}
+
+/// The largest batch accepted.
+pub const MAX_BATCH: usize = 10_000;
+
+/// Answers one check. `prefix` names fields in a batch (`checks[3].`).
+pub fn check(
+    live: &Live,
+    principal: &Principal,
+    request: &CheckRequest,
+    prefix: &str,
+) -> Result<CheckResponse, ServiceError> {
+    rules::visible_org(live, principal, &request.org)?;
+    if live.snapshot.catalog().permission(&request.permission).is_none() {
+        return Err(ServiceError::Invalid {
+            fields: vec![FieldError::new(
+                format!("{prefix}permission"),
+                format!("unknown permission `{}`", request.permission),
+            )],
+        });
+    }
+    let owner = request.owner.as_deref();
+    if request.explain {
+        let explanation =
+            live.snapshot
+                .explain(&request.user, &request.permission, &request.org, owner);
+        return Ok(CheckResponse {
+            allowed: explanation.allowed,
+            scope: explanation.scope,
+            reason: Some(explanation),
+        });
+    }
+    let decision = live
+        .snapshot
+        .check(&request.user, &request.permission, &request.org, owner);
+    Ok(CheckResponse {
+        allowed: decision.allowed,
+        scope: decision.scope,
+        reason: None,
+    })
+}
+
+/// Answers a batch in order; one bad entry fails the batch, naming it.
+pub fn batch(
+    live: &Live,
+    principal: &Principal,
+    request: &BatchRequest,
+) -> Result<BatchResponse, ServiceError> {
+    if request.checks.len() > MAX_BATCH {
+        return Err(ServiceError::invalid(
+            "checks",
+            format!("at most {MAX_BATCH} checks per batch"),
+        ));
+    }
+    let results = request
+        .checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| check(live, principal, c, &format!("checks[{i}].")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(BatchResponse { results })
+}
+
+/// A permission with its scope.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ScopedPermission {
+    /// The permission id.
+    pub permission: String,
+    /// `all` or `own`.
+    #[schema(value_type = String)]
+    pub scope: Scope,
+}
+
+/// A user with a scope.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ScopedUser {
+    /// The user id.
+    pub user: String,
+    /// `all` or `own`.
+    #[schema(value_type = String)]
+    pub scope: Scope,
+}
+
+/// What may `user` do in `org`. The user themself, and user managers, may
+/// ask.
+pub fn permissions_of(
+    live: &Live,
+    principal: &Principal,
+    org: &str,
+    user: &str,
+) -> Result<Vec<ScopedPermission>, ServiceError> {
+    rules::visible_org(live, principal, org)?;
+    if principal.user() != Some(user) {
+        rules::require(live, principal, org, rules::USER_ADMIN)?;
+    }
+    if !live.model.users.contains_key(user) {
+        return Err(ServiceError::NotFound(format!("user `{user}`")));
+    }
+    Ok(live
+        .snapshot
+        .permissions_of(user, org)
+        .into_iter()
+        .map(|(p, scope)| ScopedPermission {
+            permission: p.to_owned(),
+            scope,
+        })
+        .collect())
+}
+
+/// Who may do `permission` in `org`. User managers may ask.
+pub fn users_with(
+    live: &Live,
+    principal: &Principal,
+    org: &str,
+    permission: &str,
+) -> Result<Vec<ScopedUser>, ServiceError> {
+    rules::require(live, principal, org, rules::USER_ADMIN)?;
+    if live.snapshot.catalog().permission(permission).is_none() {
+        return Err(ServiceError::NotFound(format!("permission `{permission}`")));
+    }
+    Ok(live
+        .snapshot
+        .users_with(permission, org)
+        .into_iter()
+        .map(|(u, scope)| ScopedUser {
+            user: u.to_owned(),
+            scope,
+        })
+        .collect())
+}

@@ -1,0 +1,485 @@
+//! Employees and users. A user is created only for an existing employee of
+//! the organization, and its email is always the employee's ("the email
+//! address will be pulled from the employee profile").
+
+use std::collections::BTreeMap;
+
+use rolecall_model::defaults;
+use rolecall_model::world::{MembershipSpec, Status};
+use rolecall_store::{now_ms, Access, AuditEntry, EmployeeRow, Put, UserRow};
+use serde::{Deserialize, Serialize};
+
+use super::{access_of, check_id, check_text, new_id, validate_membership, Created};
+use crate::error::ServiceError;
+use crate::principal::Principal;
+use crate::rules;
+use crate::service::{Change, Live, Service};
+
+/// `POST /v1/orgs/{org}/employees`
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEmployee {
+    /// Stable id; generated when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Work email; the user's email will be this one.
+    pub email: String,
+}
+
+/// An employee as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EmployeeView {
+    /// Stable id.
+    pub id: String,
+    /// The employing organization.
+    pub org: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Email.
+    pub email: String,
+    /// The employee's user, if one was created.
+    pub user: Option<String>,
+}
+
+/// Checks an email address's shape: one `@`, something on each side, a dot
+/// in the domain, no spaces. Deliverability is the mail server's business.
+pub fn check_email(field: &str, email: &str) -> Result<String, ServiceError> {
+    let email = check_text(field, email, 254)?;
+    let valid = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !email.contains(char::is_whitespace)
+        }
+        None => false,
+    };
+    if valid {
+        Ok(email)
+    } else {
+        Err(ServiceError::invalid(
+            field,
+            format!("`{email}` is not an email address"),
+        ))
+    }
+}
+
+fn employee_view(live: &Live, row: &EmployeeRow) -> EmployeeView {
+    EmployeeView {
+        id: row.id.clone(),
+        org: row.org.clone(),
+        first_name: row.first_name.clone(),
+        last_name: row.last_name.clone(),
+        email: row.email.clone(),
+        user: live.model.user_of_employee.get(&row.id).cloned(),
+    }
+}
+
+/// Adds an employee to an organization's staff. Needs a user manager.
+pub async fn create_employee(
+    service: &Service,
+    principal: &Principal,
+    source: &str,
+    org: &str,
+    input: NewEmployee,
+) -> Result<Created, ServiceError> {
+    if let Some(id) = &input.id {
+        check_id("id", id)?;
+    }
+    let first_name = check_text("first_name", &input.first_name, 100)?;
+    let last_name = check_text("last_name", &input.last_name, 100)?;
+    let email = check_email("email", &input.email)?;
+    let id = input.id.clone().unwrap_or_else(|| new_id("emp-"));
+    let (revision, id) = service
+        .write(principal, source, |live| {
+            rules::require(live, principal, org, rules::USER_ADMIN)?;
+            if live.model.employees.contains_key(&id) {
+                return Err(ServiceError::Conflict(format!(
+                    "employee `{id}` already exists"
+                )));
+            }
+            let row = EmployeeRow {
+                id: id.clone(),
+                org: org.to_owned(),
+                first_name: first_name.clone(),
+                last_name: last_name.clone(),
+                email: email.clone(),
+                created_at: now_ms(),
+            };
+            let audit = vec![AuditEntry {
+                actor: String::new(),
+                action: "employee.create".to_owned(),
+                org: Some(org.to_owned()),
+                target: format!("employee:{id}"),
+                before: None,
+                after: Some(serde_json::json!(employee_view(live, &row))),
+            }];
+            Ok(Change::new(vec![Put::Employee(row)], audit, id.clone()))
+        })
+        .await?;
+    Ok(Created { id, revision })
+}
+
+/// Lists an organization's employees.
+pub fn list_employees(
+    live: &Live,
+    principal: &Principal,
+    org: &str,
+) -> Result<Vec<EmployeeView>, ServiceError> {
+    rules::require(live, principal, org, rules::USER_ADMIN)?;
+    Ok(live
+        .model
+        .employees
+        .values()
+        .filter(|e| e.org == org)
+        .map(|e| employee_view(live, e))
+        .collect())
+}
+
+/// A user's access in one organization, as requests write it. Every field
+/// is optional: on an update, a field left out keeps its value.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessInput {
+    /// Role ids, built-in or custom.
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+    /// Direct grants: `permission` or `permission:own`.
+    #[serde(default)]
+    pub grants: Option<Vec<String>>,
+    /// Direct denials: permissions unchecked against the roles' defaults.
+    #[serde(default)]
+    pub denials: Option<Vec<String>>,
+    /// Scheduler user type: `provider` or `office_staff`.
+    #[serde(default)]
+    pub scheduler_type: Option<String>,
+    /// Scheduler access level (providers): `my_schedule`, `edit_own`,
+    /// `edit_own_view_all`, `view_edit_all`.
+    #[serde(default)]
+    pub scheduler_level: Option<String>,
+    /// Tasking access type: `standard` (or `partner_rcm`, operators only).
+    #[serde(default)]
+    pub tasking_access: Option<String>,
+}
+
+impl AccessInput {
+    /// `base` with the fields given here replaced.
+    pub fn merged_into(&self, base: &Access, org: &str) -> MembershipSpec {
+        let mut spec = base.to_spec(org);
+        if let Some(roles) = &self.roles {
+            spec.roles.clone_from(roles);
+        }
+        if let Some(grants) = &self.grants {
+            spec.grants.clone_from(grants);
+        }
+        if let Some(denials) = &self.denials {
+            spec.denials.clone_from(denials);
+        }
+        if self.scheduler_type.is_some() {
+            spec.scheduler_type.clone_from(&self.scheduler_type);
+        }
+        if self.scheduler_level.is_some() {
+            spec.scheduler_level.clone_from(&self.scheduler_level);
+        }
+        if self.tasking_access.is_some() {
+            spec.tasking_access.clone_from(&self.tasking_access);
+        }
+        spec
+    }
+}
+
+/// `POST /v1/orgs/{org}/users`
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// Stable id; generated when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The employee whose account this is; their email is the user's.
+    pub employee_id: String,
+    /// The user's access in the organization.
+    #[serde(flatten)]
+    pub access: AccessInput,
+}
+
+/// What creating a user returns.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CreatedUser {
+    /// The new user's id.
+    pub id: String,
+    /// Its status: `invited` until it first signs in.
+    #[schema(value_type = String)]
+    pub status: Status,
+    /// The revision that created it.
+    pub revision: i64,
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    /// Stable id.
+    pub id: String,
+    /// The employee whose account this is.
+    pub employee_id: String,
+    /// The employee's name.
+    pub name: String,
+    /// The employee's email.
+    pub email: Option<String>,
+    /// `invited`, `active` or `disabled`.
+    #[schema(value_type = String)]
+    pub status: Status,
+    /// The access in the organization asked about.
+    pub org: String,
+    /// That access.
+    #[schema(value_type = Object)]
+    pub access: Access,
+}
+
+/// The user's view in `org`.
+pub fn user_view(live: &Live, row: &UserRow, org: &str) -> UserView {
+    UserView {
+        id: row.id.clone(),
+        employee_id: row.employee.clone(),
+        name: live.model.user_name(row),
+        email: live.model.user_email(row).map(str::to_owned),
+        status: row.status,
+        org: org.to_owned(),
+        access: row.memberships.get(org).cloned().unwrap_or_default(),
+    }
+}
+
+/// The user, if it belongs to `org` (a membership there) and the actor
+/// may see it.
+pub fn find_user<'a>(
+    live: &'a Live,
+    principal: &Principal,
+    org: &str,
+    user: &str,
+) -> Result<&'a UserRow, ServiceError> {
+    rules::visible_org(live, principal, org)?;
+    live.model
+        .users
+        .get(user)
+        .filter(|u| u.memberships.contains_key(org))
+        .ok_or_else(|| ServiceError::NotFound(format!("user `{user}` in `{org}`")))
+}
+
+/// Reads one user; the actor sees themself, and user managers see everyone.
+pub fn get_user(
+    live: &Live,
+    principal: &Principal,
+    org: &str,
+    user: &str,
+) -> Result<UserView, ServiceError> {
+    let row = find_user(live, principal, org, user)?;
+    if principal.user() != Some(user) {
+        rules::require(live, principal, org, rules::USER_ADMIN)?;
+    }
+    Ok(user_view(live, row, org))
+}
+
+/// Lists the users with a membership in `org`.
+pub fn list_users(
+    live: &Live,
+    principal: &Principal,
+    org: &str,
+) -> Result<Vec<UserView>, ServiceError> {
+    rules::require(live, principal, org, rules::USER_ADMIN)?;
+    Ok(live
+        .model
+        .users
+        .values()
+        .filter(|u| u.memberships.contains_key(org))
+        .map(|u| user_view(live, u, org))
+        .collect())
+}
+
+/// Creates the user of an existing employee, with their access in `org`.
+pub async fn create_user(
+    service: &Service,
+    principal: &Principal,
+    source: &str,
+    org: &str,
+    input: NewUser,
+) -> Result<CreatedUser, ServiceError> {
+    if let Some(id) = &input.id {
+        check_id("id", id)?;
+    }
+    let id = input.id.clone().unwrap_or_else(|| new_id("usr-"));
+    let (revision, id) = service
+        .write(principal, source, |live| {
+            rules::require(live, principal, org, rules::USER_ADMIN)?;
+            let employee = live
+                .model
+                .employees
+                .get(&input.employee_id)
+                .filter(|e| e.org == org)
+                .ok_or_else(|| {
+                    ServiceError::invalid(
+                        "employee_id",
+                        format!("`{}` is not an employee of `{org}`", input.employee_id),
+                    )
+                })?;
+            if let Some(existing) = live.model.user_of_employee.get(&employee.id) {
+                return Err(ServiceError::Conflict(format!(
+                    "employee `{}` already has user `{existing}`",
+                    employee.id
+                )));
+            }
+            if live.model.users.contains_key(&id) {
+                return Err(ServiceError::Conflict(format!("user `{id}` already exists")));
+            }
+            let spec = input.access.merged_into(&Access::default(), org);
+            check_partner_access(principal, None, &spec)?;
+            check_analytics(live, principal, org, None, &spec)?;
+            let mut membership = validate_membership(live, &spec, "")?;
+            let catalog = live.snapshot.catalog();
+            defaults::apply_on_create(catalog, live.snapshot.world(), &mut membership);
+            let access = access_of(catalog, live, &membership);
+            rules::may_grant_roles(live, principal, org, &access.roles, "roles")?;
+            let row = UserRow {
+                id: id.clone(),
+                employee: employee.id.clone(),
+                status: Status::Invited,
+                memberships: BTreeMap::from([(org.to_owned(), access)]),
+                created_at: now_ms(),
+            };
+            let audit = vec![AuditEntry {
+                actor: String::new(),
+                action: "user.create".to_owned(),
+                org: Some(org.to_owned()),
+                target: format!("user:{id}"),
+                before: None,
+                after: Some(serde_json::json!(user_view(live, &row, org))),
+            }];
+            let principal = principal.clone();
+            let org = org.to_owned();
+            let targets = vec![id.clone()];
+            Ok(Change::new(vec![Put::User(row)], audit, id.clone()).guard(
+                move |before, after| rules::no_escalation(&principal, &org, &targets, before, after),
+            ))
+        })
+        .await?;
+    Ok(CreatedUser {
+        id,
+        status: Status::Invited,
+        revision,
+    })
+}
+
+/// Partner RCM access is assigned by an operator only.
+pub fn check_partner_access(
+    principal: &Principal,
+    before: Option<&Access>,
+    after: &MembershipSpec,
+) -> Result<(), ServiceError> {
+    let was = before.and_then(|a| a.tasking_access.as_deref());
+    let is = after.tasking_access.as_deref();
+    let touches_partner = (was != is)
+        && (was == Some(rules::PARTNER_ACCESS) || is == Some(rules::PARTNER_ACCESS));
+    if touches_partner && !principal.is_operator() {
+        return Err(ServiceError::Forbidden(format!(
+            "tasking_access: only an operator may assign or remove `{}` access",
+            rules::PARTNER_ACCESS
+        )));
+    }
+    Ok(())
+}
+
+/// Changing Analytics roles needs `analytics.management` too.
+pub fn check_analytics(
+    live: &Live,
+    principal: &Principal,
+    org: &str,
+    before: Option<&Access>,
+    after: &MembershipSpec,
+) -> Result<(), ServiceError> {
+    let analytics = |roles: &[String]| -> Vec<String> {
+        let mut r: Vec<String> = roles
+            .iter()
+            .filter(|r| r.starts_with("analytics."))
+            .cloned()
+            .collect();
+        r.sort();
+        r
+    };
+    let was = before.map(|a| analytics(&a.roles)).unwrap_or_default();
+    let is = analytics(&after.roles);
+    let grants_changed = |grants: &[String]| -> Vec<String> {
+        let mut g: Vec<String> = grants
+            .iter()
+            .filter(|g| g.starts_with("analytics."))
+            .cloned()
+            .collect();
+        g.sort();
+        g
+    };
+    let was_grants = before.map(|a| grants_changed(&a.grants)).unwrap_or_default();
+    if was != is || was_grants != grants_changed(&after.grants) {
+        rules::require(live, principal, org, rules::ANALYTICS_ADMIN)
+            .map_err(|_| ServiceError::Forbidden(format!(
+                "roles: changing Analytics roles or reports needs `analytics.management` in `{org}`"
+            )))?;
+    }
+    Ok(())
+}
+
+/// `PUT /v1/orgs/{org}/users/{user}/status`
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusInput {
+    /// `active` or `disabled`.
+    #[schema(value_type = String)]
+    pub status: Status,
+}
+
+/// Activates or disables a user.
+pub async fn set_status(
+    service: &Service,
+    principal: &Principal,
+    source: &str,
+    org: &str,
+    user: &str,
+    input: StatusInput,
+) -> Result<super::Updated, ServiceError> {
+    if input.status == Status::Invited {
+        return Err(ServiceError::invalid(
+            "status",
+            "a user cannot be made `invited` again; use `active` or `disabled`",
+        ));
+    }
+    rules::not_self(principal, user)?;
+    let (revision, ()) = service
+        .write(principal, source, |live| {
+            rules::require(live, principal, org, rules::USER_ADMIN)?;
+            let before = find_user(live, principal, org, user)?;
+            let mut row = before.clone();
+            row.status = input.status;
+            let audit = vec![AuditEntry {
+                actor: String::new(),
+                action: "user.status.update".to_owned(),
+                org: Some(org.to_owned()),
+                target: format!("user:{user}"),
+                before: Some(serde_json::json!({ "status": before.status })),
+                after: Some(serde_json::json!({ "status": row.status })),
+            }];
+            let principal = principal.clone();
+            let org = org.to_owned();
+            let targets = vec![user.to_owned()];
+            Ok(Change::new(vec![Put::User(row)], audit, ())
+                .guard(rules::administrators_kept)
+                .guard(move |before, after| {
+                    rules::no_escalation(&principal, &org, &targets, before, after)
+                }))
+        })
+        .await?;
+    Ok(super::Updated { revision })
+}

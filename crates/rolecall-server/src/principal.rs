@@ -1,0 +1,53 @@
+//! Who is asking: the identity behind a request, established once at the
+//! edge (a bearer token, or the local command line).
+
+/// The identity a request acts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// An operator token: runs the installation, may do everything.
+    Operator {
+        /// The token's public id.
+        token: String,
+    },
+    /// The local command line, run by whoever can open the database file or
+    /// server: an operator.
+    Cli,
+    /// A user, acting in one organization (and what it reaches).
+    User {
+        /// The user's id.
+        user: String,
+        /// The organization the credentials were issued for.
+        org: String,
+        /// The API token used, if any.
+        token: Option<String>,
+    },
+}
+
+impl Principal {
+    /// How the audit log names this actor.
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::Operator { token } => format!("operator:{token}"),
+            Principal::Cli => "cli".to_owned(),
+            Principal::User {
+                user,
+                token: Some(token),
+                ..
+            } => format!("user:{user} (token {token})"),
+            Principal::User { user, .. } => format!("user:{user}"),
+        }
+    }
+
+    /// Whether this actor runs the installation.
+    pub fn is_operator(&self) -> bool {
+        matches!(self, Principal::Operator { .. } | Principal::Cli)
+    }
+
+    /// The acting user, if a user acts.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            Principal::User { user, .. } => Some(user),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! The administrative rules, decided by the engine itself against the
+//! catalog's admin permissions:
+//!
+//! - who may manage users and access (`emr.edit_users`, the seed's user
+//!   manager, or `web.manage_user_accounts_subscriptions`), subscriptions
+//!   (`web.manage_user_accounts_subscriptions`), Analytics roles and reports
+//!   (also `analytics.management`), groups (`tasking.group.create` /
+//!   `tasking.group.edit`), tokens (`rolecall.manage_api_tokens`) and the
+//!   audit log (`rolecall.view_audit`);
+//! - nobody grants a role or permission they do not hold, unless they are a
+//!   system admin (`web.system_admin`) or an operator;
+//! - nobody edits their own access;
+//! - an organization that has an administrator keeps one;
+//! - organizations are isolated: anything outside what the actor reaches is
+//!   "not found", not "forbidden", so its existence does not leak;
+//! - partner links and Partner RCM access are set by an operator only.
+
+use std::collections::BTreeSet;
+
+use crate::error::ServiceError;
+use crate::principal::Principal;
+use crate::service::Live;
+
+/// Either makes a user manager: may manage users and their access.
+pub const USER_ADMIN: &[&str] = &["emr.edit_users", "web.manage_user_accounts_subscriptions"];
+/// May change the organization's subscriptions.
+pub const SUBSCRIPTION_ADMIN: &[&str] = &["web.manage_user_accounts_subscriptions"];
+/// Also needed to change Analytics roles and reports.
+pub const ANALYTICS_ADMIN: &[&str] = &["analytics.management"];
+/// May create groups.
+pub const GROUP_CREATOR: &[&str] = &["tasking.group.create"];
+/// May edit groups.
+pub const GROUP_EDITOR: &[&str] = &["tasking.group.edit"];
+/// May issue API tokens.
+pub const TOKEN_ADMIN: &[&str] = &["rolecall.manage_api_tokens"];
+/// May read the audit log.
+pub const AUDIT_READER: &[&str] = &["rolecall.view_audit"];
+/// The role that may grant what it does not hold.
+pub const SYSTEM_ADMIN_ROLE: &str = "web.system_admin";
+/// The access type only an operator assigns ("manually assigned to specific
+/// users during Onboarding").
+pub const PARTNER_ACCESS: &str = "partner_rcm";
+
+/// Fails with "not found" unless the organization exists and the actor
+/// reaches it.
+pub fn visible_org(live: &Live, principal: &Principal, org: &str) -> Result<(), ServiceError> {
+    let not_found = || ServiceError::NotFound(format!("organization `{org}`"));
+    if !live.model.orgs.contains_key(org) {
+        return Err(not_found());
+    }
+    match principal {
+        Principal::Operator { .. } | Principal::Cli => Ok(()),
+        Principal::User { user, org: home, .. } => {
+            if in_token_scope(live, home, org) && live.snapshot.reaches(user, org) {
+                Ok(())
+            } else {
+                Err(not_found())
+            }
+        }
+    }
+}
+
+/// A token issued for `home` acts there, in its clinics, and in what it
+/// manages as a partner (and their clinics).
+fn in_token_scope(live: &Live, home: &str, org: &str) -> bool {
+    let world = live.snapshot.world();
+    let (Some(home_ix), Some(org_ix)) = (world.org(home), world.org(org)) else {
+        return false;
+    };
+    world.ancestors_and_self(org_ix).any(|above| {
+        above == home_ix || world.orgs[home_ix.ix()].manages.contains(&above)
+    })
+}
+
+/// Fails unless the actor may do one of `any_of` in `org` (operators may
+/// do everything). Checks visibility first.
+pub fn require(
+    live: &Live,
+    principal: &Principal,
+    org: &str,
+    any_of: &[&str],
+) -> Result<(), ServiceError> {
+    visible_org(live, principal, org)?;
+    let Some(user) = principal.user() else {
+        return Ok(());
+    };
+    if any_of
+        .iter()
+        .any(|p| live.snapshot.check(user, p, org, None).allowed)
+    {
+        return Ok(());
+    }
+    Err(ServiceError::Forbidden(format!(
+        "this needs `{}` in `{org}`",
+        any_of.join("` or `")
+    )))
+}
+
+/// Fails unless an operator acts.
+pub fn require_operator(principal: &Principal, what: &str) -> Result<(), ServiceError> {
+    if principal.is_operator() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(format!(
+            "only an operator may {what}"
+        )))
+    }
+}
+
+/// The roles `user` holds in `org`: by memberships there or above, and by
+/// groups there or above.
+pub fn roles_held(live: &Live, user: &str, org: &str) -> BTreeSet<String> {
+    let world = live.snapshot.world();
+    let mut roles = BTreeSet::new();
+    let (Some(row), Some(org_ix)) = (live.model.users.get(user), world.org(org)) else {
+        return roles;
+    };
+    for above in world.ancestors_and_self(org_ix) {
+        let above = world.orgs[above.ix()].id.as_str();
+        if let Some(access) = row.memberships.get(above) {
+            roles.extend(access.roles.iter().cloned());
+        }
+        for group in live.model.groups.values() {
+            if group.org == above && group.members.iter().any(|m| m == user) {
+                roles.extend(group.roles.iter().cloned());
+            }
+        }
+    }
+    roles
+}
+
+/// Whether the actor may grant anything: an operator, or an active system
+/// admin of `org`.
+pub fn grants_anything(live: &Live, principal: &Principal, org: &str) -> bool {
+    match principal.user() {
+        None => true,
+        Some(user) => {
+            live.snapshot.reaches(user, org) && roles_held(live, user, org).contains(SYSTEM_ADMIN_ROLE)
+        }
+    }
+}
+
+/// Fails when a user would change their own access.
+pub fn not_self(principal: &Principal, target: &str) -> Result<(), ServiceError> {
+    if principal.user() == Some(target) {
+        return Err(ServiceError::Forbidden(
+            "nobody may change their own access; ask another administrator".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Fails unless the actor holds every role in `added` (roles they grant).
+pub fn may_grant_roles<'a>(
+    live: &Live,
+    principal: &Principal,
+    org: &str,
+    added: impl IntoIterator<Item = &'a String>,
+    field: &str,
+) -> Result<(), ServiceError> {
+    let Some(user) = principal.user() else {
+        return Ok(());
+    };
+    if grants_anything(live, principal, org) {
+        return Ok(());
+    }
+    let held = roles_held(live, user, org);
+    for role in added {
+        if !held.contains(role) {
+            return Err(ServiceError::Forbidden(format!(
+                "{field}: you cannot grant role `{role}`, which you do not hold"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// After the change, `target` must not hold in `org` any permission it did
+/// not hold before and the actor does not hold: nobody hands out more than
+/// they have (through roles, grants, removed denials, groups or levels).
+pub fn no_escalation(
+    principal: &Principal,
+    org: &str,
+    targets: &[String],
+    before: &Live,
+    after: &Live,
+) -> Result<(), ServiceError> {
+    let Some(actor) = principal.user() else {
+        return Ok(());
+    };
+    if grants_anything(before, principal, org) {
+        return Ok(());
+    }
+    let world = after.snapshot.world();
+    // The organization and every clinic below it: a grant at a company
+    // reaches its clinics.
+    let orgs: Vec<&str> = match world.org(org) {
+        Some(top) => world
+            .orgs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                world.is_at_or_above(top, rolecall_model::OrgIx::from_usize(*i))
+            })
+            .map(|(_, o)| o.id.as_str())
+            .collect(),
+        None => vec![org],
+    };
+    for target in targets {
+        for o in &orgs {
+            let had: BTreeSet<(&str, _)> = before.snapshot.permissions_of(target, o).into_iter().collect();
+            let mine: BTreeSet<(&str, _)> = before.snapshot.permissions_of(actor, o).into_iter().collect();
+            for gained in after.snapshot.permissions_of(target, o) {
+                if had.contains(&gained) {
+                    continue;
+                }
+                let (permission, scope) = gained;
+                let actor_has = mine.contains(&gained)
+                    || (scope == rolecall_engine::Scope::Own
+                        && mine.contains(&(permission, rolecall_engine::Scope::All)));
+                if !actor_has {
+                    return Err(ServiceError::Forbidden(format!(
+                        "this would give `{target}` `{permission}` in `{o}`, which you do not hold"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every organization that had an administrator (an active user manager)
+/// still has one.
+pub fn administrators_kept(before: &Live, after: &Live) -> Result<(), ServiceError> {
+    for org in before.model.orgs.keys() {
+        let had = USER_ADMIN
+            .iter()
+            .any(|p| !before.snapshot.users_with(p, org).is_empty());
+        let has = USER_ADMIN
+            .iter()
+            .any(|p| !after.snapshot.users_with(p, org).is_empty());
+        if had && !has {
+            return Err(ServiceError::Conflict(format!(
+                "this would leave `{org}` without an administrator (a holder of `{}`)",
+                USER_ADMIN.join("` or `")
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! The running service: the database, and the compiled snapshot that every
+//! check reads.
+//!
+//! Checks load the current [`Live`] state through an [`ArcSwap`]: no lock, so
+//! a writer never holds up a check. A write runs under the writer mutex:
+//! it computes its rows from the current state, builds and validates the next
+//! world and snapshot, commits to the database and only then swaps the new
+//! state in. When another process committed first, the write catches up from
+//! the change log and runs again, so its rules always see the latest state.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use rolecall_engine::Snapshot;
+use rolecall_model::world::{Defaults, World};
+use rolecall_model::Catalog;
+use rolecall_store::{AuditEntry, Model, Put, Store, StoreError};
+use tokio::sync::{watch, Mutex};
+
+use crate::error::{FieldError, ServiceError};
+use crate::principal::Principal;
+
+/// One consistent state: the rows, the compiled snapshot, the revision.
+#[derive(Debug)]
+pub struct Live {
+    /// Every stored row.
+    pub model: Model,
+    /// The compiled decisions.
+    pub snapshot: Snapshot,
+    /// The last revision applied.
+    pub revision: i64,
+}
+
+/// A check run on the next snapshot before it is committed, e.g. "the
+/// organization still has an administrator".
+pub type Guard = Box<dyn FnOnce(&Live, &Live) -> Result<(), ServiceError> + Send>;
+
+/// What a write does: the rows it puts, its audit records, and a value for
+/// the caller.
+pub struct Change<T> {
+    /// Rows to write.
+    pub puts: Vec<Put>,
+    /// Audit records; the actor and source are the write's.
+    pub audit: Vec<AuditEntry>,
+    /// Checks on the state after the change (given before and after).
+    pub guards: Vec<Guard>,
+    /// What the caller gets back.
+    pub value: T,
+}
+
+impl<T> Change<T> {
+    /// A change with rows and audit records.
+    pub fn new(puts: Vec<Put>, audit: Vec<AuditEntry>, value: T) -> Change<T> {
+        Change {
+            puts,
+            audit,
+            guards: Vec::new(),
+            value,
+        }
+    }
+
+    /// Adds a check on the resulting state.
+    pub fn guard(
+        mut self,
+        guard: impl FnOnce(&Live, &Live) -> Result<(), ServiceError> + Send + 'static,
+    ) -> Change<T> {
+        self.guards.push(Box::new(guard));
+        self
+    }
+}
+
+/// The service: shared by the HTTP handlers, the CLI and the follower.
+#[derive(Debug)]
+pub struct Service {
+    store: Store,
+    catalog: Arc<Catalog>,
+    live: ArcSwap<Live>,
+    writer: Mutex<()>,
+    revision: watch::Sender<i64>,
+}
+
+/// How long a read or check waits for `min_revision` before giving up.
+pub const MAX_REVISION_WAIT: Duration = Duration::from_secs(5);
+
+impl Service {
+    /// Loads the database into a compiled snapshot.
+    pub async fn open(store: Store, catalog: Arc<Catalog>) -> Result<Arc<Service>, ServiceError> {
+        let live = load(&store, &catalog).await?;
+        let (revision, _) = watch::channel(live.revision);
+        Ok(Arc::new(Service {
+            store,
+            catalog,
+            live: ArcSwap::from_pointee(live),
+            writer: Mutex::new(()),
+            revision,
+        }))
+    }
+
+    /// The catalog decisions are made against.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The current state. Lock-free; hold it only for one request.
+    pub fn live(&self) -> arc_swap::Guard<Arc<Live>> {
+        self.live.load()
+    }
+
+    /// The current state, owned.
+    pub fn live_full(&self) -> Arc<Live> {
+        self.live.load_full()
+    }
+
+    /// The last revision this process has applied.
+    pub fn revision(&self) -> i64 {
+        *self.revision.borrow()
+    }
+
+    /// Waits until this process has applied `revision`, for at most
+    /// [`MAX_REVISION_WAIT`].
+    pub async fn wait_for(&self, revision: Option<i64>) -> Result<(), ServiceError> {
+        let Some(wanted) = revision else {
+            return Ok(());
+        };
+        let mut rx = self.revision.subscribe();
+        let reached = tokio::time::timeout(MAX_REVISION_WAIT, rx.wait_for(|r| *r >= wanted)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(ServiceError::RevisionNotReached {
+                wanted,
+                at: self.revision(),
+            }),
+        }
+    }
+
+    /// Runs one write: `plan` computes the change from the current state;
+    /// the result is validated, committed and published. Returns the new
+    /// revision and the plan's value. Changes nothing when anything fails.
+    pub async fn write<T>(
+        &self,
+        principal: &Principal,
+        source: &str,
+        plan: impl Fn(&Live) -> Result<Change<T>, ServiceError>,
+    ) -> Result<(i64, T), ServiceError> {
+        let _writing = self.writer.lock().await;
+        loop {
+            let current = self.live.load_full();
+            let change = plan(&current)?;
+            let mut model = current.model.clone();
+            model.apply_all(&change.puts);
+            let next = compile(&self.catalog, model, current.revision + 1)?;
+            for guard in change.guards {
+                guard(&current, &next)?;
+            }
+            let actor = principal.actor();
+            let audit: Vec<AuditEntry> = change
+                .audit
+                .into_iter()
+                .map(|mut entry| {
+                    entry.actor.clone_from(&actor);
+                    entry
+                })
+                .collect();
+            match self
+                .store
+                .commit(current.revision, &actor, source, &change.puts, &audit)
+                .await
+            {
+                Ok(committed) => {
+                    debug_assert_eq!(committed.revision, next.revision);
+                    self.publish(next);
+                    return Ok((committed.revision, change.value));
+                }
+                Err(StoreError::Behind { .. }) => {
+                    // Another replica wrote first: apply its changes and plan again.
+                    self.catch_up_locked().await?;
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+
+    /// Applies every change other processes committed since this one's
+    /// revision. Called by the follower and after losing a write race.
+    pub async fn catch_up(&self) -> Result<i64, ServiceError> {
+        let _writing = self.writer.lock().await;
+        self.catch_up_locked().await
+    }
+
+    async fn catch_up_locked(&self) -> Result<i64, ServiceError> {
+        let current = self.live.load_full();
+        let changes = self.store.changes_since(current.revision).await?;
+        let Some(&(last, _)) = changes.last() else {
+            return Ok(current.revision);
+        };
+        let contiguous = changes
+            .iter()
+            .enumerate()
+            .all(|(i, (revision, _))| *revision == current.revision + 1 + i as i64);
+        let next = if contiguous {
+            let mut model = current.model.clone();
+            for (_, puts) in &changes {
+                model.apply_all(puts);
+            }
+            compile(&self.catalog, model, last)?
+        } else {
+            // A gap can only come from a rolled-back sequence; reload whole.
+            load(&self.store, &self.catalog).await?
+        };
+        let revision = next.revision;
+        self.publish(next);
+        Ok(revision)
+    }
+
+    fn publish(&self, next: Live) {
+        let revision = next.revision;
+        self.live.store(Arc::new(next));
+        self.revision.send_replace(revision);
+    }
+}
+
+async fn load(store: &Store, catalog: &Arc<Catalog>) -> Result<Live, ServiceError> {
+    let (model, revision) = store.load().await?;
+    compile(catalog, model, revision)
+}
+
+/// Validates the model as a world and compiles it.
+pub fn compile(catalog: &Arc<Catalog>, model: Model, revision: i64) -> Result<Live, ServiceError> {
+    let world = World::build(catalog, &model.world_spec(), Defaults::AlreadyApplied).map_err(
+        |problems| ServiceError::Invalid {
+            fields: problems
+                .into_iter()
+                .map(|p| FieldError::new(p.path.to_string(), p.message))
+                .collect(),
+        },
+    )?;
+    let snapshot = Snapshot::build(Arc::clone(catalog), world);
+    Ok(Live {
+        model,
+        snapshot,
+        revision,
+    })
+}

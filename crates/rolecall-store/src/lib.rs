@@ -1,0 +1,15 @@
+//! rolecall's storage: the source of truth behind the in-memory snapshot.
+//!
+//! - [`model`]: every stored row in memory, and [`model::Put`], the unit of
+//!   change that the writer, the database and the replicas all apply alike;
+//! - [`store`]: the SQL store (SQLite by default, PostgreSQL for replicas),
+//!   with migrations, the change log and transactions that serialize writers;
+//! - [`audit`]: the append-only, hash-chained audit log and its verification.
+
+pub mod audit;
+pub mod model;
+pub mod store;
+
+pub use audit::{AuditEntry, AuditRecord, ChainProblem};
+pub use model::{Access, CustomRoleRow, EmployeeRow, GroupRow, Model, OrgRow, Put, TokenRow, UserRow};
+pub use store::{now_ms, AuditQuery, Backend, Committed, Store, StoreError};

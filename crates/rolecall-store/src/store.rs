@@ -1,0 +1,659 @@
+//! The SQL store: SQLite (embedded, the default) or PostgreSQL, one code path.
+//!
+//! Every write is one transaction that bumps the revision in `heads` (which
+//! serializes writers across processes), writes the rows, appends to the
+//! change log and to the audit chain, and commits. On PostgreSQL it also
+//! notifies `rolecall_changes`, which other replicas listen on.
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rolecall_model::world::Status;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+use crate::audit::{self, AuditEntry, AuditRecord, ChainProblem};
+use crate::model::{Access, CustomRoleRow, EmployeeRow, GroupRow, Model, OrgRow, Put, TokenRow};
+
+/// The channel PostgreSQL replicas listen on for new revisions.
+pub const CHANNEL: &str = "rolecall_changes";
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL is not one rolecall understands.
+    #[error("unsupported database URL `{0}`: use `sqlite://PATH` or `postgres://...`")]
+    UnsupportedUrl(String),
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value does not parse.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// Another process committed first; reload and try again.
+    #[error("the database is at revision {found}, this process at {expected}")]
+    Behind {
+        /// The revision this process had applied.
+        expected: i64,
+        /// The revision the database is at.
+        found: i64,
+    },
+}
+
+/// Which SQL engine is behind the URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The database, opened and migrated.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    url: String,
+}
+
+/// A committed write: its revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    /// The new revision.
+    pub revision: i64,
+}
+
+/// Filters for reading the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only records of this organization.
+    pub org: Option<String>,
+    /// Only records at or after this time (ms since the epoch).
+    pub since: Option<i64>,
+    /// Only records before this time (ms since the epoch).
+    pub until: Option<i64>,
+    /// Only records by this actor.
+    pub actor: Option<String>,
+    /// Only records about this target.
+    pub target: Option<String>,
+    /// Only records with a number below this one (paging backwards).
+    pub before_seq: Option<i64>,
+    /// At most this many records, newest first.
+    pub limit: i64,
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Turns what a user typed into a database URL: `postgres://...` stays, a
+/// `sqlite:` URL or a plain path becomes a SQLite file created if missing.
+pub fn normalize_url(url: &str) -> Result<(Backend, String), StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_owned()));
+    }
+    let path = if let Some(rest) = url.strip_prefix("sqlite://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("sqlite:") {
+        rest
+    } else if url.contains("://") {
+        return Err(StoreError::UnsupportedUrl(url.to_owned()));
+    } else {
+        url
+    };
+    if path.is_empty() {
+        return Err(StoreError::UnsupportedUrl(url.to_owned()));
+    }
+    let url = if path.contains('?') {
+        format!("sqlite://{path}")
+    } else {
+        format!("sqlite://{path}?mode=rwc")
+    };
+    Ok((Backend::Sqlite, url))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    // Every value stored as JSON is made of strings, numbers and options.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn parse_status(text: &str) -> Result<Status, StoreError> {
+    match text {
+        "invited" => Ok(Status::Invited),
+        "active" => Ok(Status::Active),
+        "disabled" => Ok(Status::Disabled),
+        other => Err(StoreError::Corrupt(format!("user status `{other}`"))),
+    }
+}
+
+impl Store {
+    /// Opens (creating a SQLite file if needed) and migrates the database.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = normalize_url(url)?;
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                // SQLite has one writer; a few readers are plenty.
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; FULL syncs
+                        // the log at every commit, so an acknowledged write
+                        // survives a crash or a power cut.
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = FULL",
+                            "PRAGMA busy_timeout = 10000",
+                            "PRAGMA foreign_keys = ON",
+                        ] {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        }
+        Ok(Store { pool, backend, url })
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL it was opened with (normalized).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The last committed revision.
+    pub async fn head(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT revision FROM heads WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    /// Whether anything was ever written.
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.head().await? == 0)
+    }
+
+    /// Reads the whole model and the revision it is at, in one transaction
+    /// so the two agree.
+    pub async fn load(&self) -> Result<(Model, i64), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let revision: i64 = sqlx::query("SELECT revision FROM heads WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let mut model = Model::default();
+        let mut puts = Vec::new();
+        for row in sqlx::query(
+            "SELECT id, name, parent, subscriptions, manages, created_at FROM orgs ORDER BY id",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            puts.push(Put::Org(OrgRow {
+                id: row.try_get(0)?,
+                name: row.try_get(1)?,
+                parent: row.try_get(2)?,
+                subscriptions: parse_json(&row.try_get::<String, _>(3)?, "org subscriptions")?,
+                manages: parse_json(&row.try_get::<String, _>(4)?, "org partner links")?,
+                created_at: row.try_get(5)?,
+            }));
+        }
+        for row in sqlx::query(
+            "SELECT id, org_id, first_name, last_name, email, created_at FROM employees",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            puts.push(Put::Employee(EmployeeRow {
+                id: row.try_get(0)?,
+                org: row.try_get(1)?,
+                first_name: row.try_get(2)?,
+                last_name: row.try_get(3)?,
+                email: row.try_get(4)?,
+                created_at: row.try_get(5)?,
+            }));
+        }
+        let memberships = sqlx::query(
+            "SELECT user_id, org_id, roles, grants, denials, scheduler_type, scheduler_level, \
+             tasking_access FROM memberships",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut users = std::collections::BTreeMap::new();
+        for row in sqlx::query("SELECT id, employee_id, status, created_at FROM users")
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            let id: String = row.try_get(0)?;
+            users.insert(
+                id.clone(),
+                crate::model::UserRow {
+                    id,
+                    employee: row.try_get(1)?,
+                    status: parse_status(&row.try_get::<String, _>(2)?)?,
+                    memberships: Default::default(),
+                    created_at: row.try_get(3)?,
+                },
+            );
+        }
+        for row in memberships {
+            let user: String = row.try_get(0)?;
+            let access = access_from_row(&row)?;
+            let Some(user) = users.get_mut(&user) else {
+                return Err(StoreError::Corrupt(format!(
+                    "membership of unknown user `{user}`"
+                )));
+            };
+            user.memberships.insert(row.try_get(1)?, access);
+        }
+        puts.extend(users.into_values().map(Put::User));
+        for row in sqlx::query(
+            "SELECT id, org_id, name, created_by, access, members, roles, created_at \
+             FROM member_groups",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            puts.push(Put::Group(GroupRow {
+                id: row.try_get(0)?,
+                org: row.try_get(1)?,
+                name: row.try_get(2)?,
+                created_by: row.try_get(3)?,
+                access: row.try_get(4)?,
+                members: parse_json(&row.try_get::<String, _>(5)?, "group members")?,
+                roles: parse_json(&row.try_get::<String, _>(6)?, "group roles")?,
+                created_at: row.try_get(7)?,
+            }));
+        }
+        for row in sqlx::query("SELECT id, org_id, name, grants, created_at FROM custom_roles")
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            puts.push(Put::CustomRole(CustomRoleRow {
+                id: row.try_get(0)?,
+                org: row.try_get(1)?,
+                name: row.try_get(2)?,
+                grants: parse_json(&row.try_get::<String, _>(3)?, "custom role grants")?,
+                created_at: row.try_get(4)?,
+            }));
+        }
+        for row in sqlx::query(
+            "SELECT id, secret_hash, name, operator, org_id, user_id, created_by, created_at, \
+             expires_at, revoked_at FROM api_tokens",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            puts.push(Put::Token(TokenRow {
+                id: row.try_get(0)?,
+                secret_hash: row.try_get(1)?,
+                name: row.try_get(2)?,
+                operator: row.try_get::<i64, _>(3)? != 0,
+                org: row.try_get(4)?,
+                user: row.try_get(5)?,
+                created_by: row.try_get(6)?,
+                created_at: row.try_get(7)?,
+                expires_at: row.try_get(8)?,
+                revoked_at: row.try_get(9)?,
+            }));
+        }
+        tx.commit().await?;
+        model.apply_all(&puts);
+        Ok((model, revision))
+    }
+
+    /// The changes committed after `revision`, in order.
+    pub async fn changes_since(&self, revision: i64) -> Result<Vec<(i64, Vec<Put>)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT revision, payload FROM changes WHERE revision > $1 ORDER BY revision")
+                .bind(revision)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                let revision: i64 = row.try_get(0)?;
+                let payload: String = row.try_get(1)?;
+                Ok((revision, parse_json(&payload, "change payload")?))
+            })
+            .collect()
+    }
+
+    /// Commits one write: its rows, its change-log entry and its audit
+    /// records, at the revision after `base`. Fails with
+    /// [`StoreError::Behind`] (changing nothing) when another process
+    /// committed since `base`.
+    pub async fn commit(
+        &self,
+        base: i64,
+        actor: &str,
+        source: &str,
+        puts: &[Put],
+        entries: &[AuditEntry],
+    ) -> Result<Committed, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let head = sqlx::query(
+            "UPDATE heads SET revision = revision + 1 WHERE id = 1 \
+             RETURNING revision, audit_seq, audit_hash",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let revision: i64 = head.try_get(0)?;
+        if revision != base + 1 {
+            tx.rollback().await?;
+            return Err(StoreError::Behind {
+                expected: base,
+                found: revision - 1,
+            });
+        }
+        let mut seq: i64 = head.try_get(1)?;
+        let mut prev: String = head.try_get(2)?;
+        for put in puts {
+            write_put(&mut tx, put).await?;
+        }
+        let at = now_ms();
+        sqlx::query("INSERT INTO changes (revision, at, actor, payload) VALUES ($1, $2, $3, $4)")
+            .bind(revision)
+            .bind(at)
+            .bind(actor)
+            .bind(json(&puts))
+            .execute(&mut *tx)
+            .await?;
+        for entry in entries {
+            seq += 1;
+            let mut record = AuditRecord {
+                seq,
+                at,
+                revision,
+                actor: entry.actor.clone(),
+                action: entry.action.clone(),
+                org: entry.org.clone(),
+                target: entry.target.clone(),
+                before: entry.before.as_ref().map(json),
+                after: entry.after.as_ref().map(json),
+                source: source.to_owned(),
+                prev_hash: prev.clone(),
+                hash: String::new(),
+            };
+            record.hash = record.expected_hash();
+            sqlx::query(
+                "INSERT INTO audit (seq, at, revision, actor, action, org_id, target, before_json, \
+                 after_json, source, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(record.seq)
+            .bind(record.at)
+            .bind(record.revision)
+            .bind(&record.actor)
+            .bind(&record.action)
+            .bind(&record.org)
+            .bind(&record.target)
+            .bind(&record.before)
+            .bind(&record.after)
+            .bind(&record.source)
+            .bind(&record.prev_hash)
+            .bind(&record.hash)
+            .execute(&mut *tx)
+            .await?;
+            prev = record.hash;
+        }
+        sqlx::query("UPDATE heads SET audit_seq = $1, audit_hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(&prev)
+            .execute(&mut *tx)
+            .await?;
+        if self.backend == Backend::Postgres {
+            // Delivered at commit, to every replica listening.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(revision.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Committed { revision })
+    }
+
+    /// Reads audit records, newest first.
+    pub async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        // Unused filters compare a NULL parameter, so one statement serves
+        // every combination and stays a prepared statement.
+        let rows = sqlx::query(
+            "SELECT seq, at, revision, actor, action, org_id, target, before_json, after_json, \
+             source, prev_hash, hash FROM audit \
+             WHERE ($1 IS NULL OR org_id = $1) AND ($2 IS NULL OR at >= $2) \
+             AND ($3 IS NULL OR at < $3) AND ($4 IS NULL OR actor = $4) \
+             AND ($5 IS NULL OR target = $5) AND ($6 IS NULL OR seq < $6) \
+             ORDER BY seq DESC LIMIT $7",
+        )
+        .bind(&query.org)
+        .bind(query.since)
+        .bind(query.until)
+        .bind(&query.actor)
+        .bind(&query.target)
+        .bind(query.before_seq)
+        .bind(query.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    /// Recomputes the audit chain; returns the number of records and every
+    /// problem found.
+    pub async fn verify_audit(&self) -> Result<(i64, Vec<ChainProblem>), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let head = sqlx::query("SELECT audit_seq, audit_hash FROM heads WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT seq, at, revision, actor, action, org_id, target, before_json, after_json, \
+             source, prev_hash, hash FROM audit ORDER BY seq",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let records = rows
+            .iter()
+            .map(audit_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let count = i64::try_from(records.len()).unwrap_or(i64::MAX);
+        let head_hash: String = head.try_get(1)?;
+        Ok((
+            count,
+            audit::verify(records, head.try_get(0)?, &head_hash),
+        ))
+    }
+
+    /// Runs a statement directly; for tests that tamper with the log.
+    #[doc(hidden)]
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
+    }
+}
+
+fn access_from_row(row: &AnyRow) -> Result<Access, StoreError> {
+    Ok(Access {
+        roles: parse_json(&row.try_get::<String, _>(2)?, "membership roles")?,
+        grants: parse_json(&row.try_get::<String, _>(3)?, "membership grants")?,
+        denials: parse_json(&row.try_get::<String, _>(4)?, "membership denials")?,
+        scheduler_type: row.try_get(5)?,
+        scheduler_level: row.try_get(6)?,
+        tasking_access: row.try_get(7)?,
+    })
+}
+
+fn audit_from_row(row: &AnyRow) -> Result<AuditRecord, StoreError> {
+    Ok(AuditRecord {
+        seq: row.try_get(0)?,
+        at: row.try_get(1)?,
+        revision: row.try_get(2)?,
+        actor: row.try_get(3)?,
+        action: row.try_get(4)?,
+        org: row.try_get(5)?,
+        target: row.try_get(6)?,
+        before: row.try_get(7)?,
+        after: row.try_get(8)?,
+        source: row.try_get(9)?,
+        prev_hash: row.try_get(10)?,
+        hash: row.try_get(11)?,
+    })
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+async fn write_put(tx: &mut Tx<'_>, put: &Put) -> Result<(), StoreError> {
+    match put {
+        Put::Org(org) => {
+            sqlx::query(
+                "INSERT INTO orgs (id, name, parent, subscriptions, manages, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
+                 name = excluded.name, parent = excluded.parent, \
+                 subscriptions = excluded.subscriptions, manages = excluded.manages",
+            )
+            .bind(&org.id)
+            .bind(&org.name)
+            .bind(&org.parent)
+            .bind(json(&org.subscriptions))
+            .bind(json(&org.manages))
+            .bind(org.created_at)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Put::Employee(e) => {
+            sqlx::query(
+                "INSERT INTO employees (id, org_id, first_name, last_name, email, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
+                 first_name = excluded.first_name, last_name = excluded.last_name, \
+                 email = excluded.email",
+            )
+            .bind(&e.id)
+            .bind(&e.org)
+            .bind(&e.first_name)
+            .bind(&e.last_name)
+            .bind(&e.email)
+            .bind(e.created_at)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Put::User(user) => {
+            sqlx::query(
+                "INSERT INTO users (id, employee_id, status, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (id) DO UPDATE SET status = excluded.status",
+            )
+            .bind(&user.id)
+            .bind(&user.employee)
+            .bind(user.status.as_str())
+            .bind(user.created_at)
+            .execute(&mut **tx)
+            .await?;
+            // Memberships are written whole with their user.
+            sqlx::query("DELETE FROM memberships WHERE user_id = $1")
+                .bind(&user.id)
+                .execute(&mut **tx)
+                .await?;
+            for (org, access) in &user.memberships {
+                sqlx::query(
+                    "INSERT INTO memberships (user_id, org_id, roles, grants, denials, \
+                     scheduler_type, scheduler_level, tasking_access) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&user.id)
+                .bind(org)
+                .bind(json(&access.roles))
+                .bind(json(&access.grants))
+                .bind(json(&access.denials))
+                .bind(&access.scheduler_type)
+                .bind(&access.scheduler_level)
+                .bind(&access.tasking_access)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+        Put::Group(g) => {
+            sqlx::query(
+                "INSERT INTO member_groups (id, org_id, name, created_by, access, members, roles, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE \
+                 SET name = excluded.name, access = excluded.access, \
+                 members = excluded.members, roles = excluded.roles",
+            )
+            .bind(&g.id)
+            .bind(&g.org)
+            .bind(&g.name)
+            .bind(&g.created_by)
+            .bind(&g.access)
+            .bind(json(&g.members))
+            .bind(json(&g.roles))
+            .bind(g.created_at)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Put::CustomRole(r) => {
+            sqlx::query(
+                "INSERT INTO custom_roles (id, org_id, name, grants, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET \
+                 name = excluded.name, grants = excluded.grants",
+            )
+            .bind(&r.id)
+            .bind(&r.org)
+            .bind(&r.name)
+            .bind(json(&r.grants))
+            .bind(r.created_at)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Put::Token(t) => {
+            sqlx::query(
+                "INSERT INTO api_tokens (id, secret_hash, name, operator, org_id, user_id, \
+                 created_by, created_at, expires_at, revoked_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO UPDATE SET \
+                 name = excluded.name, expires_at = excluded.expires_at, \
+                 revoked_at = excluded.revoked_at",
+            )
+            .bind(&t.id)
+            .bind(&t.secret_hash)
+            .bind(&t.name)
+            .bind(i64::from(t.operator))
+            .bind(&t.org)
+            .bind(&t.user)
+            .bind(&t.created_by)
+            .bind(t.created_at)
+            .bind(t.expires_at)
+            .bind(t.revoked_at)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
