@@ -310,9 +310,12 @@ do_start() {
   logfile="$dir/postgres.log"
 
   # Two test runs started at once must not both initdb or start the cluster.
+  # The server must not inherit fd 9 (see the start below), else it would
+  # hold the lock for its whole life; the timeout guards against a server
+  # that got it anyway.
   if command -v flock >/dev/null 2>&1; then
     exec 9>>"$dir/lock"
-    flock 9
+    flock -w 120 9 || die "timed out waiting for $dir/lock (another run of this script?)"
   fi
 
   if [[ -e "$data" && ! -f "$data/PG_VERSION" ]]; then
@@ -365,7 +368,7 @@ do_start() {
       "$PORT" "${sockdir//\'/\'\'}" | as_owner tee "$data/rolecall.conf" >/dev/null
 
     log "starting the server in $data on 127.0.0.1:$PORT (log: $logfile)"
-    if ! as_owner "$bin/pg_ctl" -D "$data" -l "$logfile" -w -t 60 start >&2; then
+    if ! as_owner "$bin/pg_ctl" -D "$data" -l "$logfile" -w -t 60 start >&2 9>&-; then
       log "pg_ctl start failed; last lines of $logfile:"
       tail -n 20 "$logfile" >&2 2>/dev/null || true
       exit 1

@@ -1,0 +1,69 @@
+//! The store against a real SQLite file and, when `ROLECALL_TEST_POSTGRES_URL`
+//! is set, a real PostgreSQL server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use rolecall_store::{AuditEntry, AuditQuery, OrgRow, Put, Store, StoreError};
+
+async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Store::open(dir.path().join("t.db").to_str().unwrap()).await.unwrap();
+    let mut out = vec![(sqlite, Some(dir))];
+    if let Ok(url) = std::env::var("ROLECALL_TEST_POSTGRES_URL") {
+        let admin = Store::open(&url).await.unwrap();
+        let name = format!("rolecall_store_{}", std::process::id());
+        admin.execute_raw(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
+        admin.execute_raw(&format!("CREATE DATABASE {name}")).await.unwrap();
+        let (base, _) = url.rsplit_once('/').unwrap();
+        out.push((Store::open(&format!("{base}/{name}")).await.unwrap(), None));
+    }
+    out
+}
+
+fn org(id: &str) -> Put {
+    Put::Org(OrgRow {
+        id: id.to_owned(),
+        name: id.to_owned(),
+        parent: None,
+        subscriptions: vec!["web.billing".to_owned()],
+        manages: vec![],
+        created_at: 1,
+    })
+}
+
+fn entry(target: &str) -> AuditEntry {
+    AuditEntry {
+        actor: "cli".to_owned(),
+        action: "org.create".to_owned(),
+        org: Some(target.to_owned()),
+        target: format!("org:{target}"),
+        before: None,
+        after: Some(serde_json::json!({"id": target})),
+    }
+}
+
+#[tokio::test]
+async fn commits_load_back_and_the_audit_chain_detects_tampering() {
+    for (store, _dir) in stores().await {
+        let first = store.commit(0, "cli", "cli", &[org("a")], &[entry("a")]).await.unwrap();
+        assert_eq!(first.revision, 1);
+        let stale = store.commit(0, "cli", "cli", &[org("b")], &[entry("b")]).await;
+        assert!(matches!(stale, Err(StoreError::Behind { expected: 0, found: 1 })), "{stale:?}");
+        store.commit(1, "cli", "cli", &[org("b")], &[entry("b")]).await.unwrap();
+        store.commit(2, "cli", "cli", &[org("c")], &[entry("c")]).await.unwrap();
+
+        let (model, revision) = store.load().await.unwrap();
+        assert_eq!(revision, 3);
+        assert_eq!(model.orgs.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(store.changes_since(1).await.unwrap().len(), 2);
+        let records = store.audit(&AuditQuery { limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 2, 1]);
+
+        assert_eq!(store.verify_audit().await.unwrap(), (3, vec![]));
+        store.execute_raw("UPDATE audit SET actor = 'someone' WHERE seq = 2").await.unwrap();
+        let (_, problems) = store.verify_audit().await.unwrap();
+        assert!(problems.contains(&rolecall_store::ChainProblem::Edited { seq: 2 }), "{problems:?}");
+        store.execute_raw("DELETE FROM audit WHERE seq = 3").await.unwrap();
+        let (_, problems) = store.verify_audit().await.unwrap();
+        assert!(problems.iter().any(|p| matches!(p, rolecall_store::ChainProblem::Truncated { .. })), "{problems:?}");
+    }
+}
