@@ -21,6 +21,7 @@
 # Layout of the directory:
 #   data/          the data directory (also holds the unix socket)
 #   postgres.log   the server log
+#   initdb.log     output of the initdb that created data/
 #   lock           serialises concurrent runs of this script
 set -euo pipefail
 
@@ -88,9 +89,13 @@ as_owner() {
 
 # Lists the bin directories of the installed server versions, oldest first.
 server_bin_dirs() {
+  # A version may have only its client installed (bin/ without postgres),
+  # hence the checks; `if` keeps such a last entry from failing the function.
   local d
   for d in /usr/lib/postgresql/*/bin; do
-    [[ -x "$d/postgres" && -x "$d/initdb" && -x "$d/pg_ctl" ]] && printf '%s\n' "$d"
+    if [[ -x "$d/postgres" && -x "$d/initdb" && -x "$d/pg_ctl" ]]; then
+      printf '%s\n' "$d"
+    fi
   done | sort -V
 }
 
@@ -169,18 +174,21 @@ prepare_dir() {
     (umask 022 && mkdir -p "$dir") 2>/dev/null || return 1
     created=1
   fi
+  # Under /tmp in particular, refuse a directory somebody else made.
+  local owner
+  owner="$(stat -c %U "$dir")"
   if ((RUN_AS_ROOT)); then
-    local owner
-    owner="$(stat -c %U "$dir")"
     case "$owner" in
       postgres) ;;
       root) chown postgres:postgres "$dir" || return 1 ;;
       *)
-        # Under /tmp in particular, refuse a directory somebody else made.
         log "$dir belongs to user $owner, not to postgres or root"
         return 1
         ;;
     esac
+  elif [[ "$owner" != "$(id -un)" ]]; then
+    log "$dir belongs to user $owner, not to $(id -un)"
+    return 1
   fi
   if ! owner_can_use_dir "$dir"; then
     ((created)) && rmdir "$dir" 2>/dev/null
@@ -206,7 +214,7 @@ choose_dir_for_start() {
     printf '%s\n' "$default"
     return
   fi
-  log "the $(owner_name) user cannot reach $default (a parent directory is not traversable for it); using $FALLBACK_DIR instead"
+  log "the $(owner_name) user cannot create or write $default (or cannot traverse a parent directory); using $FALLBACK_DIR instead"
   prepare_dir "$FALLBACK_DIR" || die "cannot use $FALLBACK_DIR either"
   printf '%s\n' "$FALLBACK_DIR"
 }
@@ -333,8 +341,13 @@ do_start() {
     local scratch="$dir/data.initdb"
     rm -rf "$scratch"
     log "creating a cluster in $data with $bin/initdb"
-    as_owner "$bin/initdb" -D "$scratch" --auth=trust --username="$DB_USER" \
-      -E UTF8 --locale=C >&2 || die "initdb failed"
+    # Its chatter (including advice naming the scratch directory) goes to a
+    # file and is shown only when it fails.
+    if ! as_owner "$bin/initdb" -D "$scratch" --auth=trust --username="$DB_USER" \
+      -E UTF8 --locale=C >"$dir/initdb.log" 2>&1; then
+      cat "$dir/initdb.log" >&2
+      die "initdb failed (output above, also in $dir/initdb.log)"
+    fi
     # Settings that depend on the port or path are written to rolecall.conf
     # at every start (see below); postgresql.conf only includes it.
     printf '\n# Written by rolecall scripts/postgres.sh.\ninclude_if_exists = %s\n' "'rolecall.conf'" |

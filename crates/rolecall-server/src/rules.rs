@@ -50,7 +50,9 @@ pub fn visible_org(live: &Live, principal: &Principal, org: &str) -> Result<(), 
     }
     match principal {
         Principal::Operator { .. } | Principal::Cli => Ok(()),
-        Principal::User { user, org: home, .. } => {
+        Principal::User {
+            user, org: home, ..
+        } => {
             if in_token_scope(live, home, org) && live.snapshot.reaches(user, org) {
                 Ok(())
             } else {
@@ -67,9 +69,9 @@ fn in_token_scope(live: &Live, home: &str, org: &str) -> bool {
     let (Some(home_ix), Some(org_ix)) = (world.org(home), world.org(org)) else {
         return false;
     };
-    world.ancestors_and_self(org_ix).any(|above| {
-        above == home_ix || world.orgs[home_ix.ix()].manages.contains(&above)
-    })
+    world
+        .ancestors_and_self(org_ix)
+        .any(|above| above == home_ix || world.orgs[home_ix.ix()].manages.contains(&above))
 }
 
 /// Fails unless the actor may do one of `any_of` in `org` (operators may
@@ -135,7 +137,8 @@ pub fn grants_anything(live: &Live, principal: &Principal, org: &str) -> bool {
     match principal.user() {
         None => true,
         Some(user) => {
-            live.snapshot.reaches(user, org) && roles_held(live, user, org).contains(SYSTEM_ADMIN_ROLE)
+            live.snapshot.reaches(user, org)
+                && roles_held(live, user, org).contains(SYSTEM_ADMIN_ROLE)
         }
     }
 }
@@ -199,17 +202,23 @@ pub fn no_escalation(
             .orgs
             .iter()
             .enumerate()
-            .filter(|(i, _)| {
-                world.is_at_or_above(top, rolecall_model::OrgIx::from_usize(*i))
-            })
+            .filter(|(i, _)| world.is_at_or_above(top, rolecall_model::OrgIx::from_usize(*i)))
             .map(|(_, o)| o.id.as_str())
             .collect(),
         None => vec![org],
     };
     for target in targets {
         for o in &orgs {
-            let had: BTreeSet<(&str, _)> = before.snapshot.permissions_of(target, o).into_iter().collect();
-            let mine: BTreeSet<(&str, _)> = before.snapshot.permissions_of(actor, o).into_iter().collect();
+            let had: BTreeSet<(&str, _)> = before
+                .snapshot
+                .permissions_of(target, o)
+                .into_iter()
+                .collect();
+            let mine: BTreeSet<(&str, _)> = before
+                .snapshot
+                .permissions_of(actor, o)
+                .into_iter()
+                .collect();
             for gained in after.snapshot.permissions_of(target, o) {
                 if had.contains(&gained) {
                     continue;

@@ -82,7 +82,14 @@ pub struct CreatedToken {
 /// Creates the first operator token of an empty database. Fails when the
 /// database already has one.
 pub async fn init_operator(service: &Service, source: &str) -> Result<CreatedToken, ServiceError> {
-    create_operator(service, &Principal::Cli, source, "initial operator token", true).await
+    create_operator(
+        service,
+        &Principal::Cli,
+        source,
+        "initial operator token",
+        true,
+    )
+    .await
 }
 
 /// Creates an operator token; with `only_if_first`, fails when one exists.

@@ -11,5 +11,7 @@ pub mod model;
 pub mod store;
 
 pub use audit::{AuditEntry, AuditRecord, ChainProblem};
-pub use model::{Access, CustomRoleRow, EmployeeRow, GroupRow, Model, OrgRow, Put, TokenRow, UserRow};
+pub use model::{
+    Access, CustomRoleRow, EmployeeRow, GroupRow, Model, OrgRow, Put, TokenRow, UserRow,
+};
 pub use store::{now_ms, AuditQuery, Backend, Committed, Store, StoreError};

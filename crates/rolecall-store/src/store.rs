@@ -337,11 +337,12 @@ impl Store {
 
     /// The changes committed after `revision`, in order.
     pub async fn changes_since(&self, revision: i64) -> Result<Vec<(i64, Vec<Put>)>, StoreError> {
-        let rows =
-            sqlx::query("SELECT revision, payload FROM changes WHERE revision > $1 ORDER BY revision")
-                .bind(revision)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT revision, payload FROM changes WHERE revision > $1 ORDER BY revision",
+        )
+        .bind(revision)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|row| {
                 let revision: i64 = row.try_get(0)?;
@@ -490,10 +491,7 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let count = i64::try_from(records.len()).unwrap_or(i64::MAX);
         let head_hash: String = head.try_get(1)?;
-        Ok((
-            count,
-            audit::verify(records, head.try_get(0)?, &head_hash),
-        ))
+        Ok((count, audit::verify(records, head.try_get(0)?, &head_hash)))
     }
 
     /// Runs a statement directly; for tests that tamper with the log.

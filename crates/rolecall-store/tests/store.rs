@@ -6,13 +6,21 @@ use rolecall_store::{AuditEntry, AuditQuery, OrgRow, Put, Store, StoreError};
 
 async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = Store::open(dir.path().join("t.db").to_str().unwrap()).await.unwrap();
+    let sqlite = Store::open(dir.path().join("t.db").to_str().unwrap())
+        .await
+        .unwrap();
     let mut out = vec![(sqlite, Some(dir))];
     if let Ok(url) = std::env::var("ROLECALL_TEST_POSTGRES_URL") {
         let admin = Store::open(&url).await.unwrap();
         let name = format!("rolecall_store_{}", std::process::id());
-        admin.execute_raw(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
-        admin.execute_raw(&format!("CREATE DATABASE {name}")).await.unwrap();
+        admin
+            .execute_raw(&format!("DROP DATABASE IF EXISTS {name}"))
+            .await
+            .unwrap();
+        admin
+            .execute_raw(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
         let (base, _) = url.rsplit_once('/').unwrap();
         out.push((Store::open(&format!("{base}/{name}")).await.unwrap(), None));
     }
@@ -44,26 +52,66 @@ fn entry(target: &str) -> AuditEntry {
 #[tokio::test]
 async fn commits_load_back_and_the_audit_chain_detects_tampering() {
     for (store, _dir) in stores().await {
-        let first = store.commit(0, "cli", "cli", &[org("a")], &[entry("a")]).await.unwrap();
+        let first = store
+            .commit(0, "cli", "cli", &[org("a")], &[entry("a")])
+            .await
+            .unwrap();
         assert_eq!(first.revision, 1);
-        let stale = store.commit(0, "cli", "cli", &[org("b")], &[entry("b")]).await;
-        assert!(matches!(stale, Err(StoreError::Behind { expected: 0, found: 1 })), "{stale:?}");
-        store.commit(1, "cli", "cli", &[org("b")], &[entry("b")]).await.unwrap();
-        store.commit(2, "cli", "cli", &[org("c")], &[entry("c")]).await.unwrap();
+        let stale = store
+            .commit(0, "cli", "cli", &[org("b")], &[entry("b")])
+            .await;
+        assert!(
+            matches!(
+                stale,
+                Err(StoreError::Behind {
+                    expected: 0,
+                    found: 1
+                })
+            ),
+            "{stale:?}"
+        );
+        store
+            .commit(1, "cli", "cli", &[org("b")], &[entry("b")])
+            .await
+            .unwrap();
+        store
+            .commit(2, "cli", "cli", &[org("c")], &[entry("c")])
+            .await
+            .unwrap();
 
         let (model, revision) = store.load().await.unwrap();
         assert_eq!(revision, 3);
         assert_eq!(model.orgs.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!(store.changes_since(1).await.unwrap().len(), 2);
-        let records = store.audit(&AuditQuery { limit: 10, ..Default::default() }).await.unwrap();
+        let records = store
+            .audit(&AuditQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 2, 1]);
 
         assert_eq!(store.verify_audit().await.unwrap(), (3, vec![]));
-        store.execute_raw("UPDATE audit SET actor = 'someone' WHERE seq = 2").await.unwrap();
+        store
+            .execute_raw("UPDATE audit SET actor = 'someone' WHERE seq = 2")
+            .await
+            .unwrap();
         let (_, problems) = store.verify_audit().await.unwrap();
-        assert!(problems.contains(&rolecall_store::ChainProblem::Edited { seq: 2 }), "{problems:?}");
-        store.execute_raw("DELETE FROM audit WHERE seq = 3").await.unwrap();
+        assert!(
+            problems.contains(&rolecall_store::ChainProblem::Edited { seq: 2 }),
+            "{problems:?}"
+        );
+        store
+            .execute_raw("DELETE FROM audit WHERE seq = 3")
+            .await
+            .unwrap();
         let (_, problems) = store.verify_audit().await.unwrap();
-        assert!(problems.iter().any(|p| matches!(p, rolecall_store::ChainProblem::Truncated { .. })), "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| matches!(p, rolecall_store::ChainProblem::Truncated { .. })),
+            "{problems:?}"
+        );
     }
 }

@@ -35,6 +35,176 @@ pub enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Prepare an empty database and print the first operator token.
+    Init {
+        /// Where the data lives.
+        #[command(flatten)]
+        db: Database,
+        /// Print `{"operator_token": ...}` instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the HTTP API.
+    Serve {
+        /// Where the data lives.
+        #[command(flatten)]
+        db: Database,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Load demo organizations and users (into an empty database) and
+        /// print their ids and a token to try the API with.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Ask the database's current state: may USER do PERMISSION in ORG?
+    Check {
+        /// Where the data lives.
+        #[command(flatten)]
+        db: Database,
+        /// The user.
+        #[arg(long)]
+        user: String,
+        /// The permission, e.g. `web.manage_charge_entries`.
+        #[arg(long)]
+        permission: String,
+        /// The organization.
+        #[arg(long)]
+        org: String,
+        /// The owner of the resource, if it has one.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Print the decision as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import from a CSV file, all or nothing.
+    Import {
+        /// What to import.
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Export as CSV.
+    Export {
+        /// What to export.
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// One-off data migrations.
+    Migrate {
+        /// Which migration.
+        #[command(subcommand)]
+        command: MigrateCommand,
+    },
+    /// Read and verify the audit log.
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// The database option every stateful command takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Database {
+    /// The database: a SQLite file path or `sqlite://PATH` (the default), or
+    /// a `postgres://` URL.
+    #[arg(
+        long = "database",
+        env = "ROLECALL_DATABASE_URL",
+        default_value = "sqlite://rolecall.db"
+    )]
+    pub url: String,
+}
+
+/// `rolecall import ...`
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import employees and users from a CSV file (see `export users` for
+    /// the columns). One bad row reports its line and changes nothing.
+    Users {
+        /// Where the data lives.
+        #[command(flatten)]
+        db: Database,
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
+/// `rolecall export ...`
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Export users with their employee and access, one row per membership.
+    Users {
+        /// Where the data lives.
+        #[command(flatten)]
+        db: Database,
+        /// Only this organization's users.
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+/// `rolecall token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print it (it is shown only once).
+    Create {
+        /// Where the data lives.
+        #[command(flatten)]
+        db: Database,
+        /// An operator token, which may do everything.
+        #[arg(long, conflicts_with_all = ["org", "user"])]
+        operator: bool,
+        /// The organization a user token acts in.
+        #[arg(long, requires = "user")]
+        org: Option<String>,
+        /// The user a token acts as.
+        #[arg(long, requires = "org")]
+        user: Option<String>,
+        /// What the token is for.
+        #[arg(long, default_value = "command line")]
+        name: String,
+        /// Days until it expires; never when absent.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `rolecall migrate ...`
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Analytics 2.0: give every existing admin the Analytics Access
+    /// permission. Safe to run twice.
+    AnalyticsAccess {
+        /// Where the data lives.
+        #[command(flatten)]
+        db: Database,
+        /// List who would change, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// `rolecall audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the audit log's hash chain; exit 1 if a record was edited
+    /// or deleted.
+    Verify {
+        /// Where the data lives.
+        #[command(flatten)]
+        db: Database,
+    },
 }
 
 /// `rolecall catalog ...`

@@ -12,7 +12,10 @@ mod commands;
 
 use std::io::Write;
 
-use cli::{CatalogCommand, Cli, Command};
+use cli::{
+    AuditCommand, CatalogCommand, Cli, Command, ExportCommand, ImportCommand, MigrateCommand,
+    TokenCommand,
+};
 
 /// Exit code: everything worked.
 pub const EXIT_OK: u8 = 0;
@@ -31,6 +34,59 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Catalog {
             command: CatalogCommand::Validate { file },
         } => commands::catalog::validate(&file, out, err),
+        Command::Init { db, json } => commands::init::run(&db.url, json, out, err),
+        Command::Serve { db, listen, demo } => {
+            commands::serve::run(&db.url, &listen, demo, out, err)
+        }
+        Command::Check {
+            db,
+            user,
+            permission,
+            org,
+            owner,
+            json,
+        } => commands::check::run(
+            &db.url,
+            &user,
+            &permission,
+            &org,
+            owner.as_deref(),
+            json,
+            out,
+            err,
+        ),
+        Command::Import {
+            command: ImportCommand::Users { db, file },
+        } => commands::import::users(&db.url, &file, out, err),
+        Command::Export {
+            command: ExportCommand::Users { db, org },
+        } => commands::export::users(&db.url, org.as_deref(), out, err),
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    db,
+                    operator,
+                    org,
+                    user,
+                    name,
+                    expires_in_days,
+                    json,
+                },
+        } => commands::token::create(
+            &db.url,
+            commands::token::Target::from_flags(operator, org, user),
+            &name,
+            expires_in_days,
+            json,
+            out,
+            err,
+        ),
+        Command::Migrate {
+            command: MigrateCommand::AnalyticsAccess { db, dry_run },
+        } => commands::migrate::analytics_access(&db.url, dry_run, out, err),
+        Command::Audit {
+            command: AuditCommand::Verify { db },
+        } => commands::audit::verify(&db.url, out, err),
     };
     // A closed pipe (`rolecall catalog show | head`) is not an error worth reporting.
     result.unwrap_or(EXIT_OK)

@@ -37,7 +37,9 @@ where
                 )
             })?
             .to_str()
-            .map_err(|_| ServiceError::Unauthenticated("the Authorization header is not text".to_owned()))?;
+            .map_err(|_| {
+                ServiceError::Unauthenticated("the Authorization header is not text".to_owned())
+            })?;
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))

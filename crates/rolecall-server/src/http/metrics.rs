@@ -44,7 +44,10 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     let live = state.service.live();
     let m = &state.metrics;
     let mut out = String::new();
-    let _ = writeln!(out, "# HELP rolecall_http_responses_total HTTP responses by status class.");
+    let _ = writeln!(
+        out,
+        "# HELP rolecall_http_responses_total HTTP responses by status class."
+    );
     let _ = writeln!(out, "# TYPE rolecall_http_responses_total counter");
     for (i, counter) in m.responses.iter().enumerate() {
         let _ = writeln!(
@@ -55,7 +58,11 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         );
     }
     let counters = [
-        ("rolecall_checks_total", "Checks answered.", m.checks.load(Ordering::Relaxed)),
+        (
+            "rolecall_checks_total",
+            "Checks answered.",
+            m.checks.load(Ordering::Relaxed),
+        ),
         (
             "rolecall_checks_allowed_total",
             "Checks answered allowed.",
@@ -63,12 +70,27 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         ),
     ];
     for (name, help, value) in counters {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
     }
     let gauges = [
-        ("rolecall_revision", "The last revision this replica applied.", live.revision),
-        ("rolecall_users", "Users in the snapshot.", len(live.model.users.len())),
-        ("rolecall_organizations", "Organizations in the snapshot.", len(live.model.orgs.len())),
+        (
+            "rolecall_revision",
+            "The last revision this replica applied.",
+            live.revision,
+        ),
+        (
+            "rolecall_users",
+            "Users in the snapshot.",
+            len(live.model.users.len()),
+        ),
+        (
+            "rolecall_organizations",
+            "Organizations in the snapshot.",
+            len(live.model.orgs.len()),
+        ),
         (
             "rolecall_snapshot_bytes",
             "Bytes held by the compiled check structures.",
@@ -76,12 +98,12 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         ),
     ];
     for (name, help, value) in gauges {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
     }
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        out,
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 
 fn len(n: usize) -> i64 {

@@ -49,7 +49,10 @@ pub fn router(service: Arc<Service>) -> Router {
         )
         .route("/orgs/{org}/users/bulk-access", post(routes::bulk_access))
         .route("/orgs/{org}/users/{user}", get(routes::get_user))
-        .route("/orgs/{org}/users/{user}/access", put(routes::update_access))
+        .route(
+            "/orgs/{org}/users/{user}/access",
+            put(routes::update_access),
+        )
         .route("/orgs/{org}/users/{user}/status", put(routes::set_status))
         .route(
             "/orgs/{org}/users/{user}/permissions",

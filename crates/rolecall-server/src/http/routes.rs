@@ -36,7 +36,10 @@ pub fn params<T: Default>(query: Result<Query<T>, QueryRejection>) -> Result<T, 
         .map_err(|e| ServiceError::invalid("query", e.body_text()))
 }
 
-async fn wait(state: &AppState, query: Result<Query<ReadParams>, QueryRejection>) -> Result<(), ServiceError> {
+async fn wait(
+    state: &AppState,
+    query: Result<Query<ReadParams>, QueryRejection>,
+) -> Result<(), ServiceError> {
     let params = params(query)?;
     state.service.wait_for(params.min_revision).await
 }
@@ -192,7 +195,11 @@ pub async fn list_employees(
     query: Result<Query<ReadParams>, QueryRejection>,
 ) -> Result<Json<Vec<EmployeeView>>, ServiceError> {
     wait(&state, query).await?;
-    Ok(Json(people::list_employees(&state.service.live(), &principal, &org)?))
+    Ok(Json(people::list_employees(
+        &state.service.live(),
+        &principal,
+        &org,
+    )?))
 }
 
 /// Creates the user of an existing employee.
@@ -217,7 +224,11 @@ pub async fn list_users(
     query: Result<Query<ReadParams>, QueryRejection>,
 ) -> Result<Json<Vec<UserView>>, ServiceError> {
     wait(&state, query).await?;
-    Ok(Json(people::list_users(&state.service.live(), &principal, &org)?))
+    Ok(Json(people::list_users(
+        &state.service.live(),
+        &principal,
+        &org,
+    )?))
 }
 
 /// One user, with an `ETag` for updating their access.
@@ -246,8 +257,16 @@ pub async fn update_access(
     Body(input): Body<AccessInput>,
 ) -> Result<Response, ServiceError> {
     let if_match = headers.get(IF_MATCH).and_then(|v| v.to_str().ok());
-    let (updated, etag) =
-        access::update(&state.service, &principal, &source, &org, &user, if_match, input).await?;
+    let (updated, etag) = access::update(
+        &state.service,
+        &principal,
+        &source,
+        &org,
+        &user,
+        if_match,
+        input,
+    )
+    .await?;
     Ok(([(ETAG, etag)], Json(updated)).into_response())
 }
 
@@ -288,7 +307,12 @@ pub async fn permissions_of(
     query: Result<Query<ReadParams>, QueryRejection>,
 ) -> Result<Json<Vec<ScopedPermission>>, ServiceError> {
     wait(&state, query).await?;
-    Ok(Json(check::permissions_of(&state.service.live(), &principal, &org, &user)?))
+    Ok(Json(check::permissions_of(
+        &state.service.live(),
+        &principal,
+        &org,
+        &user,
+    )?))
 }
 
 /// Who may do this here?
@@ -300,7 +324,12 @@ pub async fn users_with(
     query: Result<Query<ReadParams>, QueryRejection>,
 ) -> Result<Json<Vec<ScopedUser>>, ServiceError> {
     wait(&state, query).await?;
-    Ok(Json(check::users_with(&state.service.live(), &principal, &org, &permission)?))
+    Ok(Json(check::users_with(
+        &state.service.live(),
+        &principal,
+        &org,
+        &permission,
+    )?))
 }
 
 /// Issues a token acting as a user in an organization.

@@ -5,9 +5,7 @@ use rolecall_model::defaults;
 use rolecall_store::{Access, AuditEntry, Put};
 use serde::Deserialize;
 
-use super::people::{
-    check_analytics, check_partner_access, find_user, user_view, AccessInput,
-};
+use super::people::{check_analytics, check_partner_access, find_user, user_view, AccessInput};
 use super::{access_of, etag_of, validate_membership, Updated};
 use crate::error::ServiceError;
 use crate::principal::Principal;
@@ -15,7 +13,12 @@ use crate::rules;
 use crate::service::{Change, Live, Service};
 
 /// The ETag of a user as read in `org`.
-pub fn user_etag(live: &Live, principal: &Principal, org: &str, user: &str) -> Result<String, ServiceError> {
+pub fn user_etag(
+    live: &Live,
+    principal: &Principal,
+    org: &str,
+    user: &str,
+) -> Result<String, ServiceError> {
     let row = find_user(live, principal, org, user)?;
     Ok(etag_of(&user_view(live, row, org)))
 }
@@ -83,7 +86,13 @@ pub async fn update(
                 return Err(ServiceError::Stale);
             }
             let (put, entry) = plan_one(live, principal, org, user, &input, "")?;
-            Ok(guarded(principal, org, vec![user.to_owned()], vec![put], vec![entry]))
+            Ok(guarded(
+                principal,
+                org,
+                vec![user.to_owned()],
+                vec![put],
+                vec![entry],
+            ))
         })
         .await?;
     let live = service.live();
@@ -138,10 +147,16 @@ pub async fn bulk(
     input: BulkAccess,
 ) -> Result<Updated, ServiceError> {
     if input.updates.is_empty() {
-        return Err(ServiceError::invalid("updates", "must list at least one user"));
+        return Err(ServiceError::invalid(
+            "updates",
+            "must list at least one user",
+        ));
     }
     for (i, item) in input.updates.iter().enumerate() {
-        if input.updates[..i].iter().any(|other| other.user == item.user) {
+        if input.updates[..i]
+            .iter()
+            .any(|other| other.user == item.user)
+        {
             return Err(ServiceError::invalid(
                 format!("updates[{i}].user"),
                 format!("user `{}` is listed twice", item.user),
@@ -166,7 +181,8 @@ pub async fn bulk(
                         return Err(ServiceError::Stale);
                     }
                 }
-                let (put, entry) = plan_one(live, principal, org, &item.user, &item.access, &prefix)?;
+                let (put, entry) =
+                    plan_one(live, principal, org, &item.user, &item.access, &prefix)?;
                 puts.push(put);
                 audit.push(entry);
             }

@@ -74,7 +74,12 @@ pub fn check(
     prefix: &str,
 ) -> Result<CheckResponse, ServiceError> {
     rules::visible_org(live, principal, &request.org)?;
-    if live.snapshot.catalog().permission(&request.permission).is_none() {
+    if live
+        .snapshot
+        .catalog()
+        .permission(&request.permission)
+        .is_none()
+    {
         return Err(ServiceError::Invalid {
             fields: vec![FieldError::new(
                 format!("{prefix}permission"),

@@ -65,7 +65,10 @@ pub fn check_text(field: &str, value: &str, max: usize) -> Result<String, Servic
         ));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(ServiceError::invalid(field, "must not contain control characters"));
+        return Err(ServiceError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(trimmed.to_owned())
 }

@@ -209,9 +209,15 @@ pub async fn set_manages(
             for (i, id) in input.orgs.iter().enumerate() {
                 let field = format!("orgs[{i}]");
                 if !live.model.orgs.contains_key(id) {
-                    fields.push(FieldError::new(field, format!("unknown organization `{id}`")));
+                    fields.push(FieldError::new(
+                        field,
+                        format!("unknown organization `{id}`"),
+                    ));
                 } else if id == org {
-                    fields.push(FieldError::new(field, "an organization cannot manage itself"));
+                    fields.push(FieldError::new(
+                        field,
+                        "an organization cannot manage itself",
+                    ));
                 } else if manages.contains(id) {
                     fields.push(FieldError::new(field, format!("`{id}` is listed twice")));
                 } else {

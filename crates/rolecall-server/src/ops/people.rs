@@ -335,7 +335,9 @@ pub async fn create_user(
                 )));
             }
             if live.model.users.contains_key(&id) {
-                return Err(ServiceError::Conflict(format!("user `{id}` already exists")));
+                return Err(ServiceError::Conflict(format!(
+                    "user `{id}` already exists"
+                )));
             }
             let spec = input.access.merged_into(&Access::default(), org);
             check_partner_access(principal, None, &spec)?;
@@ -363,9 +365,11 @@ pub async fn create_user(
             let principal = principal.clone();
             let org = org.to_owned();
             let targets = vec![id.clone()];
-            Ok(Change::new(vec![Put::User(row)], audit, id.clone()).guard(
-                move |before, after| rules::no_escalation(&principal, &org, &targets, before, after),
-            ))
+            Ok(
+                Change::new(vec![Put::User(row)], audit, id.clone()).guard(move |before, after| {
+                    rules::no_escalation(&principal, &org, &targets, before, after)
+                }),
+            )
         })
         .await?;
     Ok(CreatedUser {
@@ -383,8 +387,8 @@ pub fn check_partner_access(
 ) -> Result<(), ServiceError> {
     let was = before.and_then(|a| a.tasking_access.as_deref());
     let is = after.tasking_access.as_deref();
-    let touches_partner = (was != is)
-        && (was == Some(rules::PARTNER_ACCESS) || is == Some(rules::PARTNER_ACCESS));
+    let touches_partner =
+        (was != is) && (was == Some(rules::PARTNER_ACCESS) || is == Some(rules::PARTNER_ACCESS));
     if touches_partner && !principal.is_operator() {
         return Err(ServiceError::Forbidden(format!(
             "tasking_access: only an operator may assign or remove `{}` access",
@@ -422,12 +426,15 @@ pub fn check_analytics(
         g.sort();
         g
     };
-    let was_grants = before.map(|a| grants_changed(&a.grants)).unwrap_or_default();
+    let was_grants = before
+        .map(|a| grants_changed(&a.grants))
+        .unwrap_or_default();
     if was != is || was_grants != grants_changed(&after.grants) {
-        rules::require(live, principal, org, rules::ANALYTICS_ADMIN)
-            .map_err(|_| ServiceError::Forbidden(format!(
+        rules::require(live, principal, org, rules::ANALYTICS_ADMIN).map_err(|_| {
+            ServiceError::Forbidden(format!(
                 "roles: changing Analytics roles or reports needs `analytics.management` in `{org}`"
-            )))?;
+            ))
+        })?;
     }
     Ok(())
 }
