@@ -267,7 +267,9 @@ port_in_use() {
 wait_ready() {
   local bin="$1" i
   for ((i = 0; i < 60; i++)); do
-    "$bin/pg_isready" -q -h 127.0.0.1 -p "$PORT" && return 0
+    # -U/-d: the default role (the OS user) does not exist in this cluster,
+    # and probing as it would log a FATAL line on every run.
+    "$bin/pg_isready" -q -h 127.0.0.1 -p "$PORT" -U "$DB_USER" -d postgres && return 0
     sleep 0.5
   done
   return 1

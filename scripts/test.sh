@@ -18,6 +18,19 @@ cargo fmt --all -- --check
 step "lints (cargo clippy --all-targets -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "PostgreSQL for the store tests (scripts/postgres.sh)"
+# A caller may point the tests at a server of its own; otherwise start (or
+# reuse) the throwaway cluster in target/. It is left running for the next run.
+if [[ -z "${ROLECALL_TEST_POSTGRES_URL:-}" ]]; then
+  # Assigned before the export so that a failure stops the script.
+  ROLECALL_TEST_POSTGRES_URL="$(bash scripts/postgres.sh)"
+  export ROLECALL_TEST_POSTGRES_URL
+  echo "ROLECALL_TEST_POSTGRES_URL=$ROLECALL_TEST_POSTGRES_URL"
+else
+  # Not echoed: a caller's URL may carry a password.
+  echo "using ROLECALL_TEST_POSTGRES_URL from the environment"
+fi
+
 step "tests (cargo test)"
 cargo test --workspace --locked
 
