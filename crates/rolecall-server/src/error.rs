@@ -40,6 +40,15 @@ pub enum ServiceError {
         /// Every wrong field.
         fields: Vec<FieldError>,
     },
+    /// The body is not JSON (`Content-Type` names something else).
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// The body is larger than the API accepts.
+    #[error("the body is larger than {0} bytes")]
+    TooLarge(usize),
+    /// The path exists, the method does not.
+    #[error("method not allowed: {0}")]
+    MethodNotAllowed(String),
     /// The request conflicts with the current state (an id taken, the last
     /// administrator).
     #[error("conflict: {0}")]

@@ -24,17 +24,26 @@ pub enum Principal {
 }
 
 impl Principal {
-    /// How the audit log names this actor.
+    /// How the audit log names this actor: `user:<id>`, `operator:<token
+    /// id>` or `cli`. A user is named the same whichever credentials they
+    /// used, so the log can be filtered by person; the token goes into the
+    /// record's source (see [`Principal::source`]).
     pub fn actor(&self) -> String {
         match self {
             Principal::Operator { token } => format!("operator:{token}"),
             Principal::Cli => "cli".to_owned(),
-            Principal::User {
-                user,
-                token: Some(token),
-                ..
-            } => format!("user:{user} (token {token})"),
             Principal::User { user, .. } => format!("user:{user}"),
+        }
+    }
+
+    /// Where a request came from, for the audit log: the address, and the
+    /// API token a user acted through.
+    pub fn source(&self, address: &str) -> String {
+        match self {
+            Principal::User {
+                token: Some(token), ..
+            } => format!("{address} token:{token}"),
+            _ => address.to_owned(),
         }
     }
 

@@ -151,13 +151,30 @@ impl Service {
         let _writing = self.writer.lock().await;
         loop {
             let current = self.live.load_full();
-            let change = plan(&current)?;
-            let mut model = current.model.clone();
-            model.apply_all(&change.puts);
-            let next = compile(&self.catalog, model, current.revision + 1)?;
-            for guard in change.guards {
-                guard(&current, &next)?;
-            }
+            let planned = plan(&current).and_then(|change| {
+                let mut model = current.model.clone();
+                model.apply_all(&change.puts);
+                let next = compile(&self.catalog, model, current.revision + 1)?;
+                Ok((change, next))
+            });
+            let planned = planned.and_then(|(mut change, next)| {
+                for guard in std::mem::take(&mut change.guards) {
+                    guard(&current, &next)?;
+                }
+                Ok((change, next))
+            });
+            let (change, next) = match planned {
+                Ok(planned) => planned,
+                Err(refused) => {
+                    // A refusal judged on a stale state is no refusal: if
+                    // another replica wrote since, catch up and plan again.
+                    if self.store.head().await? > current.revision {
+                        self.catch_up_locked().await?;
+                        continue;
+                    }
+                    return Err(refused);
+                }
+            };
             let actor = principal.actor();
             let audit: Vec<AuditEntry> = change
                 .audit
@@ -169,7 +186,13 @@ impl Service {
                 .collect();
             match self
                 .store
-                .commit(current.revision, &actor, source, &change.puts, &audit)
+                .commit(
+                    current.revision,
+                    &actor,
+                    &principal.source(source),
+                    &change.puts,
+                    &audit,
+                )
                 .await
             {
                 Ok(committed) => {

@@ -10,6 +10,10 @@
 pub mod cli;
 mod commands;
 
+/// The HTTP API on a bound listener until a shutdown future resolves: what
+/// `rolecall serve` runs, for tests and embedders.
+pub use commands::serve::serve;
+
 use std::io::Write;
 
 use cli::{

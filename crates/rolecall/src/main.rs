@@ -6,7 +6,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = rolecall::cli::Cli::parse();
-    let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
+    // Not locked for the whole run: `serve` logs from other threads.
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
     ExitCode::from(rolecall::run(cli, &mut out, &mut err))
 }

@@ -70,7 +70,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Source {
 }
 
 /// A JSON body. A malformed one is a 422 naming the field
-/// (`updates[2].roles`), or a 415 when it is not JSON at all.
+/// (`updates[2].roles`), a 415 when it is not JSON at all, a 413 when it is
+/// larger than [`MAX_BODY`].
 #[derive(Debug, Clone)]
 pub struct Body<T>(pub T);
 
@@ -91,14 +92,19 @@ where
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
         if !is_json {
-            return Err(ServiceError::invalid(
-                "body",
-                "send JSON with `Content-Type: application/json`",
+            return Err(ServiceError::UnsupportedMediaType(
+                "send JSON with `Content-Type: application/json`".to_owned(),
             ));
         }
         let bytes = axum::body::Bytes::from_request(request, state)
             .await
-            .map_err(|e| ServiceError::invalid("body", e.body_text()))?;
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ServiceError::TooLarge(MAX_BODY)
+                } else {
+                    ServiceError::invalid("body", e.body_text())
+                }
+            })?;
         let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(deserializer)
             .map(Body)

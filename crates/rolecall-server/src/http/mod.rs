@@ -1,6 +1,7 @@
 //! The HTTP API: JSON under `/v1`, errors as problem+json, the OpenAPI
 //! document at `/v1/openapi.json`, health and Prometheus metrics.
 
+pub mod admin;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
@@ -62,6 +63,20 @@ pub fn router(service: Arc<Service>) -> Router {
             "/orgs/{org}/permissions/{permission}/users",
             get(routes::users_with),
         )
+        .route(
+            "/orgs/{org}/groups",
+            post(admin::create_group).get(admin::list_groups),
+        )
+        .route(
+            "/orgs/{org}/groups/{group}",
+            get(admin::get_group).put(admin::update_group),
+        )
+        .route(
+            "/orgs/{org}/roles",
+            post(admin::create_role).get(admin::list_roles),
+        )
+        .route("/orgs/{org}/roles/{role}", put(admin::update_role))
+        .route("/orgs/{org}/audit", get(admin::read_audit))
         .route("/tokens", post(routes::create_token));
     Router::new()
         .nest("/v1", v1)
@@ -69,6 +84,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(metrics::render))
         .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::count,

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::routes;
+use super::{admin, routes};
 
 /// Registers the bearer token scheme.
 struct Bearer;
@@ -48,6 +48,14 @@ impl Modify for Bearer {
         routes::permissions_of,
         routes::users_with,
         routes::create_token,
+        admin::create_group,
+        admin::list_groups,
+        admin::get_group,
+        admin::update_group,
+        admin::list_roles,
+        admin::create_role,
+        admin::update_role,
+        admin::read_audit,
     ),
     components(schemas(super::problem::Problem, crate::error::FieldError)),
     modifiers(&Bearer)

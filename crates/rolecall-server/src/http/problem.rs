@@ -44,6 +44,19 @@ impl ServiceError {
                 "The request is invalid",
             ),
             ServiceError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ServiceError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            ServiceError::TooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Body too large")
+            }
+            ServiceError::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
             ServiceError::Stale => (
                 StatusCode::PRECONDITION_FAILED,
                 "stale",

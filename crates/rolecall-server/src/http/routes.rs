@@ -24,6 +24,7 @@ use crate::tokens::{self, CreatedToken, NewToken};
 /// Query parameters every read accepts.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReadParams {
     /// Wait (at most 5 s) until this replica has applied this revision.
     pub min_revision: Option<i64>,
@@ -31,9 +32,34 @@ pub struct ReadParams {
 
 /// Parses query parameters, naming the bad one.
 pub fn params<T: Default>(query: Result<Query<T>, QueryRejection>) -> Result<T, ServiceError> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|e| ServiceError::invalid("query", e.body_text()))
+    query.map(|Query(q)| q).map_err(|e| rejected_param(&e))
+}
+
+/// A query rejection as a 422 naming the parameter: serde names it in
+/// "unknown field `x`" and "duplicate field `x`", and prefixes a bad value
+/// with `x: `.
+pub fn rejected_param(rejection: &QueryRejection) -> ServiceError {
+    let message = rejection.body_text();
+    let detail = message
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(&message);
+    let named = ["unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| detail.split_once(prefix))
+        .and_then(|(_, rest)| rest.split('`').next())
+        .or_else(|| {
+            detail
+                .split_once(": ")
+                .map(|(name, _)| name)
+                .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        })
+        .unwrap_or("query");
+    ServiceError::invalid(named, detail.to_owned())
+}
+
+/// A method the path does not serve.
+pub async fn method_not_allowed() -> ServiceError {
+    ServiceError::MethodNotAllowed("this path does not serve that method".to_owned())
 }
 
 async fn wait(
@@ -82,7 +108,7 @@ pub async fn check(
 ) -> Result<Json<CheckResponse>, ServiceError> {
     state.service.wait_for(request.min_revision).await?;
     let live = state.service.live();
-    let answer = check::check(&live, &principal, &request, "")?;
+    let answer = check::check(&live, &principal, &request, None)?;
     state.metrics.record_checks(1, u64::from(answer.allowed));
     Ok(Json(answer))
 }

@@ -124,9 +124,39 @@ pub struct BulkItem {
     /// whole update.
     #[serde(default)]
     pub if_match: Option<String>,
-    /// The fields to replace.
-    #[serde(flatten)]
-    pub access: AccessInput,
+    // Listed, not flattened: see [`crate::ops::people::NewUser`].
+    /// Role ids, built-in or custom.
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+    /// Direct grants: `permission` or `permission:own`.
+    #[serde(default)]
+    pub grants: Option<Vec<String>>,
+    /// Direct denials: permissions unchecked against the roles' defaults.
+    #[serde(default)]
+    pub denials: Option<Vec<String>>,
+    /// Scheduler user type: `provider` or `office_staff`.
+    #[serde(default)]
+    pub scheduler_type: Option<String>,
+    /// Scheduler access level (providers).
+    #[serde(default)]
+    pub scheduler_level: Option<String>,
+    /// Tasking access type: `standard` (or `partner_rcm`, operators only).
+    #[serde(default)]
+    pub tasking_access: Option<String>,
+}
+
+impl BulkItem {
+    /// The access fields of the request.
+    pub fn access(&self) -> AccessInput {
+        AccessInput {
+            roles: self.roles.clone(),
+            grants: self.grants.clone(),
+            denials: self.denials.clone(),
+            scheduler_type: self.scheduler_type.clone(),
+            scheduler_level: self.scheduler_level.clone(),
+            tasking_access: self.tasking_access.clone(),
+        }
+    }
 }
 
 /// `POST /v1/orgs/{org}/users/bulk-access`
@@ -182,7 +212,7 @@ pub async fn bulk(
                     }
                 }
                 let (put, entry) =
-                    plan_one(live, principal, org, &item.user, &item.access, &prefix)?;
+                    plan_one(live, principal, org, &item.user, &item.access(), &prefix)?;
                 puts.push(put);
                 audit.push(entry);
             }

@@ -1,7 +1,7 @@
 //! Decisions: "may this user do this here?", "what may they do?", "who may
 //! do this?". Answered from the compiled snapshot, never by SQL.
 
-use rolecall_engine::{Explanation, Scope};
+use rolecall_engine::{Explanation, Reason, Scope};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{FieldError, ServiceError};
@@ -42,7 +42,31 @@ pub struct CheckResponse {
     /// Why, when asked: the facts and one plain sentence.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    pub reason: Option<Explanation>,
+    pub reason: Option<Why>,
+}
+
+/// Why a decision came out as it did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Why {
+    /// When denied: which of the four conditions of a decision failed
+    /// first (1 to 4; see docs/model.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_condition: Option<u8>,
+    /// The deciding facts, tagged by `kind`.
+    #[serde(flatten)]
+    pub facts: Reason,
+    /// The same, as one plain-English sentence.
+    pub sentence: String,
+}
+
+impl From<Explanation> for Why {
+    fn from(explanation: Explanation) -> Why {
+        Why {
+            failed_condition: explanation.failed_condition,
+            facts: explanation.reason,
+            sentence: explanation.sentence,
+        }
+    }
 }
 
 /// `POST /v1/check/batch`
@@ -66,12 +90,14 @@ pub struct BatchResponse {
 /// The largest batch accepted.
 pub const MAX_BATCH: usize = 10_000;
 
-/// Answers one check. `prefix` names fields in a batch (`checks[3].`).
+/// Answers one check. `index` is its place in a batch, to name the field
+/// of a bad entry (`checks[3].permission`); that name is only formatted on
+/// the error path, so a batch allocates nothing per check but its answer.
 pub fn check(
     live: &Live,
     principal: &Principal,
     request: &CheckRequest,
-    prefix: &str,
+    index: Option<usize>,
 ) -> Result<CheckResponse, ServiceError> {
     rules::visible_org(live, principal, &request.org)?;
     if live
@@ -80,9 +106,13 @@ pub fn check(
         .permission(&request.permission)
         .is_none()
     {
+        let field = match index {
+            Some(i) => format!("checks[{i}].permission"),
+            None => "permission".to_owned(),
+        };
         return Err(ServiceError::Invalid {
             fields: vec![FieldError::new(
-                format!("{prefix}permission"),
+                field,
                 format!("unknown permission `{}`", request.permission),
             )],
         });
@@ -95,7 +125,7 @@ pub fn check(
         return Ok(CheckResponse {
             allowed: explanation.allowed,
             scope: explanation.scope,
-            reason: Some(explanation),
+            reason: Some(explanation.into()),
         });
     }
     let decision = live
@@ -124,7 +154,7 @@ pub fn batch(
         .checks
         .iter()
         .enumerate()
-        .map(|(i, c)| check(live, principal, c, &format!("checks[{i}].")))
+        .map(|(i, c)| check(live, principal, c, Some(i)))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(BatchResponse { results })
 }

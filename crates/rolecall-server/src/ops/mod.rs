@@ -3,9 +3,14 @@
 //! rules in [`crate::rules`], and runs one [`Service::write`].
 
 pub mod access;
+pub mod audit;
 pub mod check;
+pub mod groups;
+pub mod import;
+pub mod migrate;
 pub mod orgs;
 pub mod people;
+pub mod roles;
 
 use rand::Rng;
 use rolecall_model::diagnostic::FieldPath;

@@ -205,9 +205,53 @@ pub struct NewUser {
     pub id: Option<String>,
     /// The employee whose account this is; their email is the user's.
     pub employee_id: String,
-    /// The user's access in the organization.
-    #[serde(flatten)]
-    pub access: AccessInput,
+    // The access fields are listed rather than flattened from
+    // [`AccessInput`]: serde's `flatten` loses the name of a bad field.
+    /// Role ids, built-in or custom.
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+    /// Direct grants: `permission` or `permission:own`.
+    #[serde(default)]
+    pub grants: Option<Vec<String>>,
+    /// Direct denials: permissions unchecked against the roles' defaults.
+    #[serde(default)]
+    pub denials: Option<Vec<String>>,
+    /// Scheduler user type: `provider` or `office_staff`.
+    #[serde(default)]
+    pub scheduler_type: Option<String>,
+    /// Scheduler access level (providers).
+    #[serde(default)]
+    pub scheduler_level: Option<String>,
+    /// Tasking access type: `standard` (or `partner_rcm`, operators only).
+    #[serde(default)]
+    pub tasking_access: Option<String>,
+}
+
+impl NewUser {
+    /// A request for `employee_id`'s user with `access`.
+    pub fn new(id: Option<String>, employee_id: String, access: AccessInput) -> NewUser {
+        NewUser {
+            id,
+            employee_id,
+            roles: access.roles,
+            grants: access.grants,
+            denials: access.denials,
+            scheduler_type: access.scheduler_type,
+            scheduler_level: access.scheduler_level,
+            tasking_access: access.tasking_access,
+        }
+    }
+    /// The access fields of the request.
+    pub fn access(&self) -> AccessInput {
+        AccessInput {
+            roles: self.roles.clone(),
+            grants: self.grants.clone(),
+            denials: self.denials.clone(),
+            scheduler_type: self.scheduler_type.clone(),
+            scheduler_level: self.scheduler_level.clone(),
+            tasking_access: self.tasking_access.clone(),
+        }
+    }
 }
 
 /// What creating a user returns.
@@ -339,7 +383,7 @@ pub async fn create_user(
                     "user `{id}` already exists"
                 )));
             }
-            let spec = input.access.merged_into(&Access::default(), org);
+            let spec = input.access().merged_into(&Access::default(), org);
             check_partner_access(principal, None, &spec)?;
             check_analytics(live, principal, org, None, &spec)?;
             let mut membership = validate_membership(live, &spec, "")?;

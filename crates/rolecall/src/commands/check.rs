@@ -1,18 +1,64 @@
-//! `rolecall check`
+//! `rolecall check`: one decision against the database's current state,
+//! with its explanation; the same function answers `POST /v1/check`.
 
 use std::io::{self, Write};
 
-/// Not yet written.
+use rolecall_server::ops::check::{self, CheckRequest, CheckResponse};
+use rolecall_server::Principal;
+
+use super::{block_on, open_service};
+use crate::{EXIT_FAILED, EXIT_INVALID, EXIT_OK};
+
+/// Asks whether `user` may do `permission` in `org` (on a resource of
+/// `owner`). Exit 0 when allowed, 1 when denied, 2 when the organization
+/// or permission does not exist or the database cannot be read.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
-    _url: &str,
-    _user: &str,
-    _permission: &str,
-    _org: &str,
-    _owner: Option<&str>,
-    _json: bool,
-    _out: &mut dyn Write,
-    _err: &mut dyn Write,
+    url: &str,
+    user: &str,
+    permission: &str,
+    org: &str,
+    owner: Option<&str>,
+    json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> io::Result<u8> {
-    Ok(crate::EXIT_INVALID)
+    let request = CheckRequest {
+        org: org.to_owned(),
+        user: user.to_owned(),
+        permission: permission.to_owned(),
+        owner: owner.map(str::to_owned),
+        explain: true,
+        min_revision: None,
+    };
+    let answer = block_on(async {
+        let service = open_service(url).await?;
+        let live = service.live();
+        check::check(&live, &Principal::Cli, &request, None).map_err(|e| e.to_string())
+    })?;
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(message) => {
+            writeln!(err, "rolecall check: {message}")?;
+            return Ok(EXIT_INVALID);
+        }
+    };
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&answer)?)?;
+    } else {
+        print_text(out, &answer)?;
+    }
+    Ok(if answer.allowed { EXIT_OK } else { EXIT_FAILED })
+}
+
+fn print_text(out: &mut dyn Write, answer: &CheckResponse) -> io::Result<()> {
+    match (answer.allowed, answer.scope) {
+        (true, Some(scope)) => writeln!(out, "allowed (scope: {})", scope.as_str())?,
+        (true, None) => writeln!(out, "allowed")?,
+        (false, _) => writeln!(out, "denied")?,
+    }
+    if let Some(reason) = &answer.reason {
+        writeln!(out, "{}", reason.sentence)?;
+    }
+    Ok(())
 }

@@ -1,13 +1,43 @@
-//! `rolecall export`
+//! `rolecall export users [--org ORG]`: employees and users as CSV, in the
+//! format `rolecall import users` reads back.
 
 use std::io::{self, Write};
 
-/// Not yet written.
+use rolecall_server::ops::import::{self, UserRecord};
+use rolecall_server::Principal;
+
+use super::{block_on, open_service};
+use crate::{EXIT_INVALID, EXIT_OK};
+
+/// Writes every employee and user (only `org`'s when given) as CSV to
+/// `out`, header first. Exit 2 when the organization does not exist or the
+/// database cannot be read.
 pub fn users(
-    _url: &str,
-    _org: Option<&str>,
-    _out: &mut dyn Write,
-    _err: &mut dyn Write,
+    url: &str,
+    org: Option<&str>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> io::Result<u8> {
-    Ok(crate::EXIT_INVALID)
+    let records: Result<Vec<UserRecord>, String> = block_on(async {
+        let service = open_service(url).await?;
+        let live = service.live();
+        import::export(&live, &Principal::Cli, org).map_err(|e| e.to_string())
+    })?;
+    let records = match records {
+        Ok(records) => records,
+        Err(message) => {
+            writeln!(err, "rolecall export: {message}")?;
+            return Ok(EXIT_INVALID);
+        }
+    };
+    let bar = super::import::bar(records.len() as u64, "writing");
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(import::COLUMNS)?;
+    for record in &records {
+        writer.write_record(record.to_fields())?;
+        bar.inc(1);
+    }
+    writer.flush()?;
+    bar.finish_and_clear();
+    Ok(EXIT_OK)
 }

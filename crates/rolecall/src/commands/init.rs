@@ -1,8 +1,54 @@
-//! `rolecall init`
+//! `rolecall init`: prepares the database and prints the first operator
+//! token, the credential everything else is set up with.
 
 use std::io::{self, Write};
 
-/// Not yet written.
-pub fn run(_url: &str, _json: bool, _out: &mut dyn Write, _err: &mut dyn Write) -> io::Result<u8> {
-    Ok(crate::EXIT_INVALID)
+use rolecall_server::{tokens, ServiceError};
+
+use super::{block_on, open_service};
+use crate::{EXIT_INVALID, EXIT_OK};
+
+/// The address the printed example calls: `serve`'s default.
+const DEFAULT_URL: &str = "http://127.0.0.1:8080";
+
+/// Opens (and migrates) the database and creates its first operator token.
+/// An initialized database is refused and left unchanged.
+pub fn run(url: &str, json: bool, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
+    let created = block_on(async {
+        let service = open_service(url).await?;
+        tokens::init_operator(&service, "cli")
+            .await
+            .map_err(|e| match e {
+                // The conflict's message says what to do instead.
+                ServiceError::Conflict(message) => message,
+                other => other.to_string(),
+            })
+    })?;
+    match created {
+        Ok(token) if json => {
+            let body = serde_json::json!({ "operator_token": token.token });
+            writeln!(out, "{body}")?;
+            Ok(EXIT_OK)
+        }
+        Ok(token) => {
+            print_operator_token(out, &token.token, DEFAULT_URL)?;
+            Ok(EXIT_OK)
+        }
+        Err(message) => {
+            writeln!(err, "rolecall init: {message}")?;
+            Ok(EXIT_INVALID)
+        }
+    }
+}
+
+/// Prints a new operator token: what it is, that it is shown once, and how
+/// to use it against the API at `base`.
+pub(crate) fn print_operator_token(out: &mut dyn Write, token: &str, base: &str) -> io::Result<()> {
+    writeln!(
+        out,
+        "Operator token (may do everything; shown only this once, store it now):\n\
+         \n    {token}\n\
+         \nUse it as a bearer token, for example:\n\
+         \n    curl -H \"Authorization: Bearer {token}\" {base}/v1/orgs\n"
+    )
 }

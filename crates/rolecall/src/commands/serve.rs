@@ -1,14 +1,257 @@
-//! `rolecall serve`
+//! `rolecall serve`: the HTTP API, and the follower that keeps this
+//! process at the database's latest revision.
+//!
+//! A newcomer can start here: an empty database gets its first operator
+//! token, and `--demo` loads demo organizations and users and prints
+//! commands to try.
 
-use std::io::{self, Write};
+use std::future::Future;
+use std::io::{self, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
-/// Not yet written.
+use rolecall_server::demo::{self, Demo, Presence};
+use rolecall_server::follow::{follow, POLL_INTERVAL};
+use rolecall_server::{http, tokens, Service, ServiceError};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+use super::{block_on, init::print_operator_token, open_service, redact};
+use crate::{EXIT_FAILED, EXIT_INVALID, EXIT_OK};
+
+/// Serves the API on `listener` until `shutdown` resolves, following the
+/// change log meanwhile; then lets requests in flight finish.
+pub async fn serve(
+    service: Arc<Service>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let follower = tokio::spawn(follow(Arc::clone(&service), POLL_INTERVAL, {
+        let mut stopped = stopped.clone();
+        async move {
+            // An error means the sender is gone: stop as well.
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    }));
+    let app = http::router(service).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    stop.send_replace(true);
+    if let Err(e) = follower.await {
+        tracing::error!(error = %e, "the change-log follower failed");
+    }
+    served
+}
+
+/// Runs `rolecall serve` until Ctrl-C or SIGTERM. Exit 2 when the database
+/// cannot be opened or the address cannot be bound.
 pub fn run(
-    _url: &str,
-    _listen: &str,
-    _demo: bool,
-    _out: &mut dyn Write,
-    _err: &mut dyn Write,
+    url: &str,
+    listen: &str,
+    demo: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> io::Result<u8> {
-    Ok(crate::EXIT_INVALID)
+    init_logging();
+    block_on(async {
+        let service = match open_service(url).await {
+            Ok(service) => service,
+            Err(message) => return refuse(err, &message),
+        };
+        // Refused before anything is written or bound.
+        if demo && demo::presence(&service.live()) == Presence::OtherData {
+            return refuse(
+                err,
+                &format!(
+                    "--demo loads into a database without organizations, and {} holds other \
+                     data; use another --database",
+                    redact(url)
+                ),
+            );
+        }
+        let listener = match TcpListener::bind(listen).await {
+            Ok(listener) => listener,
+            Err(e) => return refuse(err, &format!("cannot listen on `{listen}`: {e}")),
+        };
+        let base = format!("http://{}", listener.local_addr()?);
+        let first_token = match first_operator_token(&service).await {
+            Ok(token) => token,
+            Err(e) => return refuse(err, &format!("cannot create an operator token: {e}")),
+        };
+        let demo = if demo {
+            match load_demo(&service).await {
+                Ok(loaded) => Some(loaded),
+                Err(message) => return refuse(err, &message),
+            }
+        } else {
+            None
+        };
+        let revision = service.revision();
+        tracing::info!(address = %base, revision, "serving");
+        writeln!(
+            out,
+            "rolecall is serving {base} (database {}, revision {revision})\n\
+             OpenAPI document: {base}/v1/openapi.json\n",
+            redact(url),
+        )?;
+        if let Some(token) = &first_token {
+            print_operator_token(out, token, &base)?;
+        }
+        match &demo {
+            Some(demo) => print_demo(out, demo, &base)?,
+            None if first_token.is_some() => writeln!(
+                out,
+                "Tip: `rolecall serve --demo` loads demo organizations and users to try.\n"
+            )?,
+            None => {}
+        }
+        out.flush()?;
+        let served = serve(Arc::clone(&service), listener, shutdown_signal()).await;
+        // Closing the connections now, inside the runtime, lets SQLite
+        // checkpoint its log and the process exit at once.
+        service.store().close().await;
+        match served {
+            Ok(()) => {
+                tracing::info!("stopped");
+                Ok(EXIT_OK)
+            }
+            Err(e) => {
+                writeln!(err, "rolecall serve: the server failed: {e}")?;
+                Ok(EXIT_FAILED)
+            }
+        }
+    })?
+}
+
+/// Creates the first operator token of a database that has none, so a
+/// newcomer can start at once; `None` when it has one.
+async fn first_operator_token(service: &Service) -> Result<Option<String>, ServiceError> {
+    if service.live().model.tokens.values().any(|t| t.operator) {
+        return Ok(None);
+    }
+    match tokens::init_operator(service, "serve").await {
+        Ok(created) => Ok(Some(created.token)),
+        // Another process initialized it meanwhile: nothing to show.
+        Err(ServiceError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Loads the demo into an empty database, or finds it loaded and issues a
+/// fresh token for its admin.
+async fn load_demo(service: &Service) -> Result<Demo, String> {
+    let loaded = match demo::presence(&service.live()) {
+        Presence::Empty => demo::load(service).await,
+        Presence::Loaded => demo::resume(service).await,
+        // Checked before starting; another process wrote meanwhile.
+        Presence::OtherData => {
+            return Err("the database received other data meanwhile".to_owned());
+        }
+    };
+    loaded.map_err(|e| format!("cannot load the demo: {e}"))
+}
+
+/// Logs to standard error, filtered by `RUST_LOG` (default `info`).
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(io::stderr().is_terminal());
+    // The caller may hold the standard error lock for the whole run (the
+    // binary passes `stderr().lock()` as `err`); log lines written from the
+    // runtime's threads would wait on it forever. Writing through a
+    // duplicate of the descriptor needs no lock.
+    #[cfg(unix)]
+    let result = {
+        use std::os::fd::AsFd;
+        match io::stderr().as_fd().try_clone_to_owned() {
+            Ok(fd) => subscriber
+                .with_writer(std::sync::Mutex::new(std::fs::File::from(fd)))
+                .try_init(),
+            Err(_) => subscriber.with_writer(io::stderr).try_init(),
+        }
+    };
+    #[cfg(not(unix))]
+    let result = subscriber.with_writer(io::stderr).try_init();
+    // Already set (a test calling `serve` twice): keep the first.
+    drop(result);
+}
+
+fn refuse(err: &mut dyn Write, message: &str) -> io::Result<u8> {
+    writeln!(err, "rolecall serve: {message}")?;
+    Ok(EXIT_INVALID)
+}
+
+/// Prints the demo's ids, its admin's token and commands to try.
+fn print_demo(out: &mut dyn Write, demo: &Demo, base: &str) -> io::Result<()> {
+    writeln!(out, "Demo organizations:")?;
+    for (id, description) in &demo.orgs {
+        writeln!(out, "    {id:<14} {description}")?;
+    }
+    writeln!(out, "\nDemo users:")?;
+    for (id, description) in &demo.users {
+        writeln!(out, "    {id:<14} {description}")?;
+    }
+    writeln!(
+        out,
+        "\nA token acting as {} (company admin of `{}`), shown only this once; \
+         the commands below use it:\n\
+         \n    export TOKEN='{}'\n",
+        demo::ADMIN,
+        demo::ADMIN_ORG,
+        demo.admin_token.token
+    )?;
+    let check = |org: &str| {
+        format!(
+            "    curl -s -w '\\n' -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n\
+             \x20        -d '{{\"org\": \"{org}\", \"user\": \"bob\", \"permission\": \
+             \"web.manage_charge_entries\", \"explain\": true}}' \\\n\
+             \x20        {base}/v1/check"
+        )
+    };
+    writeln!(
+        out,
+        "Try it:\n\
+         \n    # Bob, a biller, may enter charges at North, which subscribes to Billing:\n\
+         {allowed}\n\
+         \n    # ... but not at South, which does not:\n\
+         {denied}\n\
+         \n    # Everything Carol, a provider at North, may do there:\n\
+         \x20   curl -s -w '\\n' -H \"Authorization: Bearer $TOKEN\" \
+         {base}/v1/orgs/acme-north/users/carol/permissions\n",
+        allowed = check("acme-north"),
+        denied = check("acme-south"),
+    )
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM (how service managers stop a process).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down; letting requests in flight finish");
 }

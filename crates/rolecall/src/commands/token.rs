@@ -1,6 +1,15 @@
-//! `rolecall token`
+//! `rolecall token create`: issues an API token and shows it once.
 
 use std::io::{self, Write};
+
+use rolecall_server::tokens::{self, CreatedToken, NewToken};
+use rolecall_server::Principal;
+
+use super::{block_on, open_service};
+use crate::{EXIT_INVALID, EXIT_OK};
+
+/// The audit log's `source` of tokens created here.
+const SOURCE: &str = "cli";
 
 /// Which kind of token to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,15 +38,66 @@ impl Target {
     }
 }
 
-/// Not yet written.
+/// Creates an operator token or a user's token and prints it (text, or
+/// `{"id": ..., "token": ...}`). Exit 2 with the reason when refused.
 pub fn create(
-    _url: &str,
-    _target: Target,
-    _name: &str,
-    _expires_in_days: Option<u32>,
-    _json: bool,
-    _out: &mut dyn Write,
-    _err: &mut dyn Write,
+    url: &str,
+    target: Target,
+    name: &str,
+    expires_in_days: Option<u32>,
+    json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> io::Result<u8> {
-    Ok(crate::EXIT_INVALID)
+    let refuse = |err: &mut dyn Write, message: &str| -> io::Result<u8> {
+        writeln!(err, "rolecall token create: {message}")?;
+        Ok(EXIT_INVALID)
+    };
+    match (&target, expires_in_days) {
+        (Target::Missing, _) => {
+            return refuse(err, "say `--operator`, or `--org ORG --user USER`");
+        }
+        (Target::Operator, Some(_)) => {
+            return refuse(err, "`--expires-in-days` applies to user tokens only");
+        }
+        _ => {}
+    }
+    let created = block_on(async {
+        let service = open_service(url).await?;
+        let created = match target {
+            Target::User { org, user } => {
+                let input = NewToken {
+                    org,
+                    user,
+                    name: name.to_owned(),
+                    expires_in_days,
+                };
+                tokens::create_user_token(&service, &Principal::Cli, SOURCE, input).await
+            }
+            Target::Operator | Target::Missing => {
+                tokens::create_operator(&service, &Principal::Cli, SOURCE, name, false).await
+            }
+        };
+        created.map_err(|e| e.to_string())
+    })?;
+    match created {
+        Ok(token) => {
+            print_token(out, &token, json)?;
+            Ok(EXIT_OK)
+        }
+        Err(message) => refuse(err, &message),
+    }
+}
+
+fn print_token(out: &mut dyn Write, token: &CreatedToken, json: bool) -> io::Result<()> {
+    if json {
+        let body = serde_json::json!({ "id": token.id, "token": token.token });
+        writeln!(out, "{body}")
+    } else {
+        writeln!(
+            out,
+            "Created token `{}`. It is shown only this once; store it now:\n\n    {}",
+            token.id, token.token
+        )
+    }
 }

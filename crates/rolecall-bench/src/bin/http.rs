@@ -1,0 +1,286 @@
+//! `rolecall-http-bench`: check throughput over HTTP, end to end.
+//!
+//! Stores the benchmark workload (organizations and users of the web
+//! matrix) in a fresh SQLite database, starts the service on it (timing the
+//! load), serves the API on loopback, and sends `POST /v1/check/batch` and
+//! `POST /v1/check` requests from concurrent clients in the same process.
+//! Before timing, it verifies that the answers over HTTP equal the
+//! snapshot's own. Client and server share the machine's cores, so the
+//! figures are a floor for a server with cores of its own.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Parser;
+use rolecall_bench::rolecall::world_spec;
+use rolecall_bench::workload::Workload;
+use rolecall_bench::Size;
+use rolecall_model::Catalog;
+use rolecall_server::principal::Principal;
+use rolecall_server::{tokens, Service};
+use rolecall_store::{now_ms, Access, EmployeeRow, OrgRow, Put, Store, UserRow};
+
+/// Measures check throughput over HTTP.
+#[derive(Debug, Parser)]
+#[command(name = "rolecall-http-bench")]
+struct Args {
+    /// Users, each holding one or two web roles in one organization.
+    #[arg(long, default_value_t = 100_000)]
+    users: usize,
+    /// Organizations.
+    #[arg(long, default_value_t = 1_000)]
+    orgs: usize,
+    /// Checks per batch request.
+    #[arg(long, default_value_t = 1_000)]
+    batch: usize,
+    /// Batch requests in the timed run.
+    #[arg(long, default_value_t = 400)]
+    batches: usize,
+    /// Single-check requests in the timed run.
+    #[arg(long, default_value_t = 20_000)]
+    singles: usize,
+    /// Concurrent client connections.
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+}
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rolecall-http-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workload as stored rows: one employee and one user per user.
+fn rows(workload: &Workload) -> Vec<Put> {
+    let spec = world_spec(workload);
+    let now = now_ms();
+    let mut puts: Vec<Put> = spec
+        .orgs
+        .iter()
+        .map(|o| {
+            Put::Org(OrgRow {
+                id: o.id.clone(),
+                name: o.id.clone(),
+                parent: None,
+                subscriptions: o.subscriptions.clone(),
+                manages: Vec::new(),
+                created_at: now,
+            })
+        })
+        .collect();
+    for user in &spec.users {
+        let employee = format!("emp-{}", user.id);
+        let org = user.membership[0].org.clone();
+        puts.push(Put::Employee(EmployeeRow {
+            id: employee.clone(),
+            org: org.clone(),
+            first_name: "Bench".to_owned(),
+            last_name: user.id.clone(),
+            email: format!("{}@bench.invalid", user.id),
+            created_at: now,
+        }));
+        puts.push(Put::User(UserRow {
+            id: user.id.clone(),
+            employee,
+            status: user.status,
+            memberships: user
+                .membership
+                .iter()
+                .map(|m| (m.org.clone(), Access::from_spec(m)))
+                .collect(),
+            created_at: now,
+        }));
+    }
+    puts
+}
+
+async fn run(args: Args) -> Result<(), Error> {
+    let size = Size {
+        users: args.users,
+        orgs: args.orgs,
+        checks: args.batch * args.batches.max(1),
+    };
+    let workload = Workload::web(size)?;
+    let dir = tempfile::tempdir()?;
+    let url = dir.path().join("bench.db").display().to_string();
+    let store = Store::open(&url).await?;
+    let started = Instant::now();
+    // Written in chunks: one change-log row per chunk keeps each payload small.
+    let mut revision = 0;
+    for chunk in rows(&workload).chunks(20_000) {
+        revision = store
+            .commit(revision, "bench", "bench", chunk, &[])
+            .await?
+            .revision;
+    }
+    println!(
+        "stored {} users in {} organizations in SQLite: {:.2} s",
+        args.users,
+        args.orgs,
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let service = Service::open(store, Arc::new(Catalog::default_catalog())).await?;
+    println!(
+        "loaded and compiled at start: {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let token = tokens::create_operator(&service, &Principal::Cli, "bench", "bench", false)
+        .await?
+        .token;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let app = rolecall_server::http::router(Arc::clone(&service))
+        .into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let checks: Vec<serde_json::Value> = workload
+        .checks
+        .iter()
+        .map(|c| {
+            let ids = workload.ids(c);
+            serde_json::json!({"user": &*ids.user, "permission": &*ids.permission, "org": &*ids.org})
+        })
+        .collect();
+    let bodies: Vec<Vec<u8>> = checks
+        .chunks(args.batch.max(1))
+        .map(|chunk| serde_json::to_vec(&serde_json::json!({ "checks": chunk })))
+        .collect::<Result<_, _>>()?;
+    let client = reqwest::Client::new();
+    let batch_url = format!("http://{address}/v1/check/batch");
+    let single_url = format!("http://{address}/v1/check");
+
+    // The answers over HTTP are the snapshot's.
+    let first: serde_json::Value = client
+        .post(&batch_url)
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(bodies[0].clone())
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let live = service.live();
+    for (i, check) in workload.checks.iter().take(args.batch).enumerate() {
+        let ids = workload.ids(check);
+        let expected = live
+            .snapshot
+            .check(&ids.user, &ids.permission, &ids.org, None)
+            .allowed;
+        if first["results"][i]["allowed"].as_bool() != Some(expected) {
+            return Err(format!("check {i} over HTTP disagrees with the snapshot").into());
+        }
+    }
+    drop(live);
+
+    let bodies = Arc::new(bodies);
+    let started = Instant::now();
+    let per_client = args.batches.div_ceil(args.clients.max(1));
+    let mut tasks = Vec::new();
+    for c in 0..args.clients.max(1) {
+        let (client, url, token, bodies) = (
+            client.clone(),
+            batch_url.clone(),
+            token.clone(),
+            Arc::clone(&bodies),
+        );
+        tasks.push(tokio::spawn(async move {
+            for i in 0..per_client {
+                let body = bodies[(c * per_client + i) % bodies.len()].clone();
+                client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .bytes()
+                    .await?;
+            }
+            Ok::<(), reqwest::Error>(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let total = (per_client * args.clients.max(1) * args.batch) as f64;
+    println!(
+        "POST /v1/check/batch: {} clients, {} checks per request: {:.0} checks/s ({:.2} s for {:.0} checks)",
+        args.clients,
+        args.batch,
+        total / seconds,
+        seconds,
+        total
+    );
+
+    let singles: Arc<Vec<Vec<u8>>> = Arc::new(
+        checks
+            .iter()
+            .take(args.singles.max(1))
+            .map(serde_json::to_vec)
+            .collect::<Result<_, _>>()?,
+    );
+    let started = Instant::now();
+    let per_client = args.singles.div_ceil(args.clients.max(1));
+    let mut tasks = Vec::new();
+    for c in 0..args.clients.max(1) {
+        let (client, url, token, singles) = (
+            client.clone(),
+            single_url.clone(),
+            token.clone(),
+            Arc::clone(&singles),
+        );
+        tasks.push(tokio::spawn(async move {
+            for i in 0..per_client {
+                let body = singles[(c * per_client + i) % singles.len()].clone();
+                client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .bytes()
+                    .await?;
+            }
+            Ok::<(), reqwest::Error>(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let total = (per_client * args.clients.max(1)) as f64;
+    println!(
+        "POST /v1/check: {} clients: {:.0} requests/s ({:.2} s for {:.0} requests)",
+        args.clients,
+        total / seconds,
+        seconds,
+        total
+    );
+    Ok(())
+}

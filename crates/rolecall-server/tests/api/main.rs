@@ -1,0 +1,23 @@
+//! The HTTP API end to end: the real router on a loopback port, over a
+//! fresh SQLite file and, when `ROLECALL_TEST_POSTGRES_URL` names a server,
+//! a fresh PostgreSQL database per test. One binary, one module per
+//! behaviour; every test runs once per backend (`name::sqlite`,
+//! `name::postgres`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod backend;
+mod helpers;
+mod reply;
+
+mod admin_rules;
+mod audit;
+mod bad_input;
+mod bulk;
+mod checks;
+mod concurrency;
+mod isolation;
+mod newcomer;
+mod replicas;
+mod surface;
+mod users;
