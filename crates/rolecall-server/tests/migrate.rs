@@ -87,16 +87,16 @@ async fn clinic(dir: &tempfile::TempDir) -> Arc<Service> {
             &Principal::Cli,
             "test",
             ORG,
-            NewUser {
-                id: Some(id.to_owned()),
-                employee_id: format!("emp-{id}"),
-                access: AccessInput {
+            NewUser::new(
+                Some(id.to_owned()),
+                format!("emp-{id}"),
+                AccessInput {
                     roles: list(roles),
                     grants: list(grants),
                     denials: list(denials),
                     ..AccessInput::default()
                 },
-            },
+            ),
         )
         .await
         .unwrap();

@@ -87,7 +87,10 @@ async fn writes_acknowledged_before_a_kill_survive_it() {
         .map(|o| o["id"].as_str().unwrap())
         .collect();
     for i in 0..20 {
-        assert!(ids.contains(&format!("clinic-{i}").as_str()), "clinic-{i} lost: {ids:?}");
+        assert!(
+            ids.contains(&format!("clinic-{i}").as_str()),
+            "clinic-{i} lost: {ids:?}"
+        );
     }
     server.kill().unwrap();
     server.wait().unwrap();
@@ -96,5 +99,9 @@ async fn writes_acknowledged_before_a_kill_survive_it() {
         .arg(&database)
         .output()
         .unwrap();
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
 }

@@ -330,9 +330,9 @@ fn audit_verify_passes_and_names_an_edited_record() {
 async fn ask(service: &Service, user: &str, permission: &str, org: &str) -> bool {
     let live = service.live();
     let request = CheckRequest {
-        org: org.to_owned(),
-        user: user.to_owned(),
-        permission: permission.to_owned(),
+        org: org.into(),
+        user: user.into(),
+        permission: permission.into(),
         owner: None,
         explain: false,
         min_revision: None,

@@ -78,6 +78,57 @@ pub struct Body<T>(pub T);
 /// The largest body accepted (a batch of 10,000 checks fits).
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
+/// The bytes of a JSON body: 415 unless it says it is JSON, 413 when it is
+/// larger than [`MAX_BODY`].
+pub async fn json_bytes<S: Send + Sync>(
+    request: Request,
+    state: &S,
+) -> Result<axum::body::Bytes, ServiceError> {
+    let is_json = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return Err(ServiceError::UnsupportedMediaType(
+            "send JSON with `Content-Type: application/json`".to_owned(),
+        ));
+    }
+    axum::body::Bytes::from_request(request, state)
+        .await
+        .map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ServiceError::TooLarge(MAX_BODY)
+            } else {
+                ServiceError::invalid("body", e.body_text())
+            }
+        })
+}
+
+/// Parses JSON, borrowing strings from `bytes` where the type lets it; a
+/// bad body is a 422 naming the field.
+pub fn parse_json<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ServiceError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        // A missing field is reported at its parent; name the field.
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (path.as_str(), missing) {
+            (".", Some(name)) => name.to_owned(),
+            (".", None) => "body".to_owned(),
+            (parent, Some(name)) => format!("{parent}.{name}"),
+            (parent, None) => parent.to_owned(),
+        };
+        // serde_json appends " at line L column C"; keep it, it helps.
+        ServiceError::Invalid {
+            fields: vec![FieldError::new(field, message)],
+        }
+    })
+}
+
 impl<S, T> FromRequest<S> for Body<T>
 where
     T: DeserializeOwned,
@@ -86,45 +137,6 @@ where
     type Rejection = ServiceError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = request
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if !is_json {
-            return Err(ServiceError::UnsupportedMediaType(
-                "send JSON with `Content-Type: application/json`".to_owned(),
-            ));
-        }
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|e| {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ServiceError::TooLarge(MAX_BODY)
-                } else {
-                    ServiceError::invalid("body", e.body_text())
-                }
-            })?;
-        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(deserializer)
-            .map(Body)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let message = e.inner().to_string();
-                // A missing field is reported at its parent; name the field.
-                let missing = message
-                    .strip_prefix("missing field `")
-                    .and_then(|rest| rest.split('`').next());
-                let field = match (path.as_str(), missing) {
-                    (".", Some(name)) => name.to_owned(),
-                    (".", None) => "body".to_owned(),
-                    (parent, Some(name)) => format!("{parent}.{name}"),
-                    (parent, None) => parent.to_owned(),
-                };
-                // serde_json appends " at line L column C"; keep it, it helps.
-                ServiceError::Invalid {
-                    fields: vec![FieldError::new(field, message)],
-                }
-            })
+        Ok(Body(parse_json(&json_bytes(request, state).await?)?))
     }
 }

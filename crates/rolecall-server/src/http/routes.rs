@@ -104,8 +104,10 @@ pub async fn catalog(State(state): State<AppState>, Auth(_): Auth) -> Response {
 pub async fn check(
     State(state): State<AppState>,
     Auth(principal): Auth,
-    Body(request): Body<CheckRequest>,
+    request: axum::extract::Request,
 ) -> Result<Json<CheckResponse>, ServiceError> {
+    let bytes = super::extract::json_bytes(request, &state).await?;
+    let request: CheckRequest<'_> = super::extract::parse_json(&bytes)?;
     state.service.wait_for(request.min_revision).await?;
     let live = state.service.live();
     let answer = check::check(&live, &principal, &request, None)?;
@@ -118,8 +120,11 @@ pub async fn check(
 pub async fn check_batch(
     State(state): State<AppState>,
     Auth(principal): Auth,
-    Body(request): Body<BatchRequest>,
+    request: axum::extract::Request,
 ) -> Result<Json<BatchResponse>, ServiceError> {
+    // Parsed in place: the checks' ids borrow from the body's bytes.
+    let bytes = super::extract::json_bytes(request, &state).await?;
+    let request: BatchRequest<'_> = super::extract::parse_json(&bytes)?;
     let wanted = request
         .checks
         .iter()

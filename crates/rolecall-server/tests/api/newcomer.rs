@@ -30,7 +30,7 @@ async fn a_newcomer_is_denied_until_active_and_granted_then_allowed_with_the_rea
         .check(&app.operator, "acme", &pia, "web.messages", true)
         .await;
     assert_eq!(invited["allowed"], false);
-    assert_eq!(invited["reason"]["reason"]["kind"], "not_active");
+    assert_eq!(invited["reason"]["kind"], "not_active");
     let sentence = invited["reason"]["sentence"].as_str().unwrap();
     assert!(
         sentence.starts_with("Denied:") && sentence.contains("invited"),
@@ -52,7 +52,7 @@ async fn a_newcomer_is_denied_until_active_and_granted_then_allowed_with_the_rea
     // Assert: denied, and the sentence says nothing grants it.
     assert_eq!(lacking["allowed"], false);
     assert_eq!(lacking["reason"]["failed_condition"], 3);
-    assert_eq!(lacking["reason"]["reason"]["kind"], "not_granted");
+    assert_eq!(lacking["reason"]["kind"], "not_granted");
     let sentence = lacking["reason"]["sentence"].as_str().unwrap();
     assert!(
         sentence.starts_with("Denied:") && sentence.contains("Manage charge entries"),
@@ -93,7 +93,7 @@ async fn a_newcomer_is_denied_until_active_and_granted_then_allowed_with_the_rea
         .body;
     assert_eq!(allowed["allowed"], true);
     assert_eq!(allowed["scope"], "all");
-    let reason = &allowed["reason"]["reason"];
+    let reason = &allowed["reason"];
     assert_eq!(reason["kind"], "granted");
     assert_eq!(reason["subscription"], "web.billing");
     assert!(

@@ -24,10 +24,10 @@ pub fn run(
     err: &mut dyn Write,
 ) -> io::Result<u8> {
     let request = CheckRequest {
-        org: org.to_owned(),
-        user: user.to_owned(),
-        permission: permission.to_owned(),
-        owner: owner.map(str::to_owned),
+        org: org.into(),
+        user: user.into(),
+        permission: permission.into(),
+        owner: owner.map(Into::into),
         explain: true,
         min_revision: None,
     };
