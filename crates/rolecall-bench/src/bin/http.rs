@@ -197,13 +197,73 @@ async fn run(args: Args) -> Result<(), Error> {
     let bodies = Arc::new(bodies);
     let started = Instant::now();
     let per_client = args.batches.div_ceil(args.clients.max(1));
+    drive(
+        &client,
+        &batch_url,
+        &token,
+        &bodies,
+        args.clients,
+        per_client,
+    )
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let total = (per_client * args.clients.max(1) * args.batch) as f64;
+    println!(
+        "POST /v1/check/batch: {} clients, {} checks per request: {:.0} checks/s ({:.2} s for {:.0} checks)",
+        args.clients,
+        args.batch,
+        total / seconds,
+        seconds,
+        total
+    );
+
+    let singles: Arc<Vec<Vec<u8>>> = Arc::new(
+        checks
+            .iter()
+            .take(args.singles.max(1))
+            .map(serde_json::to_vec)
+            .collect::<Result<_, _>>()?,
+    );
+    let started = Instant::now();
+    let per_client = args.singles.div_ceil(args.clients.max(1));
+    drive(
+        &client,
+        &single_url,
+        &token,
+        &singles,
+        args.clients,
+        per_client,
+    )
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let total = (per_client * args.clients.max(1)) as f64;
+    println!(
+        "POST /v1/check: {} clients: {:.0} requests/s ({:.2} s for {:.0} requests)",
+        args.clients,
+        total / seconds,
+        seconds,
+        total
+    );
+    Ok(())
+}
+
+/// Sends `per_client` requests from each of `clients` concurrent clients,
+/// cycling through `bodies`, and waits for every answer.
+async fn drive(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    bodies: &Arc<Vec<Vec<u8>>>,
+    clients: usize,
+    per_client: usize,
+) -> Result<(), Error> {
     let mut tasks = Vec::new();
-    for c in 0..args.clients.max(1) {
+    for c in 0..clients.max(1) {
         let (client, url, token, bodies) = (
             client.clone(),
-            batch_url.clone(),
-            token.clone(),
-            Arc::clone(&bodies),
+            url.to_owned(),
+            token.to_owned(),
+            Arc::clone(bodies),
         );
         tasks.push(tokio::spawn(async move {
             for i in 0..per_client {
@@ -225,62 +285,5 @@ async fn run(args: Args) -> Result<(), Error> {
     for task in tasks {
         task.await??;
     }
-    let seconds = started.elapsed().as_secs_f64();
-    let total = (per_client * args.clients.max(1) * args.batch) as f64;
-    println!(
-        "POST /v1/check/batch: {} clients, {} checks per request: {:.0} checks/s ({:.2} s for {:.0} checks)",
-        args.clients,
-        args.batch,
-        total / seconds,
-        seconds,
-        total
-    );
-
-    let singles: Arc<Vec<Vec<u8>>> = Arc::new(
-        checks
-            .iter()
-            .take(args.singles.max(1))
-            .map(serde_json::to_vec)
-            .collect::<Result<_, _>>()?,
-    );
-    let started = Instant::now();
-    let per_client = args.singles.div_ceil(args.clients.max(1));
-    let mut tasks = Vec::new();
-    for c in 0..args.clients.max(1) {
-        let (client, url, token, singles) = (
-            client.clone(),
-            single_url.clone(),
-            token.clone(),
-            Arc::clone(&singles),
-        );
-        tasks.push(tokio::spawn(async move {
-            for i in 0..per_client {
-                let body = singles[(c * per_client + i) % singles.len()].clone();
-                client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await?
-                    .error_for_status()?
-                    .bytes()
-                    .await?;
-            }
-            Ok::<(), reqwest::Error>(())
-        }));
-    }
-    for task in tasks {
-        task.await??;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    let total = (per_client * args.clients.max(1)) as f64;
-    println!(
-        "POST /v1/check: {} clients: {:.0} requests/s ({:.2} s for {:.0} requests)",
-        args.clients,
-        total / seconds,
-        seconds,
-        total
-    );
     Ok(())
 }

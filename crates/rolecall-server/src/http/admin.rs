@@ -8,21 +8,13 @@ use axum::http::StatusCode;
 use axum::Json;
 
 use super::extract::{Auth, Body, Source};
-use super::routes::{params, ReadParams};
+use super::routes::{wait, ReadParams};
 use super::AppState;
 use crate::error::ServiceError;
 use crate::ops::audit::{self, AuditPage, AuditParams};
 use crate::ops::groups::{self, GroupUpdate, GroupView, NewGroup};
 use crate::ops::roles::{self, NewRole, RoleUpdate, RoleView};
 use crate::ops::{Created, Updated};
-
-async fn wait(
-    state: &AppState,
-    query: Result<Query<ReadParams>, QueryRejection>,
-) -> Result<(), ServiceError> {
-    let params = params(query)?;
-    state.service.wait_for(params.min_revision).await
-}
 
 /// Creates a member group; it takes its creator's access type.
 #[utoipa::path(post, path = "/v1/orgs/{org}/groups", params(("org" = String, Path)), request_body = NewGroup, responses((status = 201, body = Created), (status = 403, body = super::problem::Problem), (status = 404, body = super::problem::Problem), (status = 409, body = super::problem::Problem), (status = 422, body = super::problem::Problem)), security(("bearer" = [])))]

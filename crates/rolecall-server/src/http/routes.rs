@@ -62,7 +62,8 @@ pub async fn method_not_allowed() -> ServiceError {
     ServiceError::MethodNotAllowed("this path does not serve that method".to_owned())
 }
 
-async fn wait(
+/// Waits for the `min_revision` a read asks for.
+pub(crate) async fn wait(
     state: &AppState,
     query: Result<Query<ReadParams>, QueryRejection>,
 ) -> Result<(), ServiceError> {
