@@ -90,5 +90,8 @@ pub fn router(service: Arc<Service>) -> Router {
             metrics::count,
         ))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        // One span per request (method and path, never headers: they
+        // carry tokens), logged with RUST_LOG=tower_http=debug.
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
