@@ -208,3 +208,55 @@ async fn a_write_through_a_lagging_replica_is_judged_on_the_latest_state(backend
     assert_eq!(first.revision().await, revision);
     first.assert_audit_intact().await;
 }
+
+/// PostgreSQL only: SQLite has no notifications to follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_replica_converges_by_notification_alone() {
+    if let Some(backend) = crate::backend::Backend::postgres() {
+        crate::backend::run(backend, converges_by_notification).await;
+    }
+}
+
+async fn converges_by_notification(backend: Backend) {
+    // Arrange: a replica that polls once at start and then only every hour,
+    // so within this test only LISTEN/NOTIFY can bring it a change.
+    let first = spawn_app(&backend).await;
+    let pat = clinic(&first).await;
+    let second = first.replica(Some(Duration::from_secs(3600))).await;
+    second
+        .get(
+            &second.operator,
+            &format!("/v1/orgs/acme?min_revision={}", first.revision().await),
+        )
+        .await
+        .expect(200);
+
+    // Act
+    let revision = first
+        .update_access(
+            &first.operator,
+            "acme",
+            &pat,
+            &json!({ "roles": ["web.biller"] }),
+        )
+        .await
+        .expect(200)
+        .revision();
+
+    // Assert: reached within the 5 s that min_revision waits, or 503.
+    let answer = second
+        .post_json(
+            &second.operator,
+            "/v1/check",
+            &json!({
+                "org": "acme",
+                "user": pat,
+                "permission": "web.manage_charge_entries",
+                "min_revision": revision,
+            }),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(answer["allowed"], true, "{answer}");
+}
