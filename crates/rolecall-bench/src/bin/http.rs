@@ -41,6 +41,9 @@ struct Args {
     /// Single-check requests in the timed run.
     #[arg(long, default_value_t = 20_000)]
     singles: usize,
+    /// Access updates in the timed write run, one after another.
+    #[arg(long, default_value_t = 10)]
+    writes: usize,
     /// Concurrent client connections.
     #[arg(long, default_value_t = 8)]
     clients: usize,
@@ -243,6 +246,46 @@ async fn run(args: Args) -> Result<(), Error> {
         total / seconds,
         seconds,
         total
+    );
+
+    // Writes: each recompiles the snapshot, so their cost grows with the
+    // installation. One user's roles changed back and forth, one at a time.
+    let user = &workload.users[0].id;
+    let org = &workload.orgs[workload.users[0].org].id;
+    let user_url = format!("http://{address}/v1/orgs/{org}/users/{user}");
+    let started = Instant::now();
+    for i in 0..args.writes {
+        let read = client
+            .get(&user_url)
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()?;
+        let etag = read
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("*")
+            .to_owned();
+        let role = if i % 2 == 0 {
+            "web.biller"
+        } else {
+            "web.office_staff"
+        };
+        client
+            .put(format!("{user_url}/access"))
+            .bearer_auth(&token)
+            .header("if-match", etag)
+            .json(&serde_json::json!({ "roles": [role] }))
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "PUT /v1/orgs/{{org}}/users/{{user}}/access, one at a time: {:.0} ms per write ({} writes)",
+        seconds * 1000.0 / args.writes.max(1) as f64,
+        args.writes
     );
     Ok(())
 }
