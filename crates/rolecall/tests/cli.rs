@@ -4,25 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
-use rolecall::cli::Cli;
+mod common;
 
-struct Output {
-    code: u8,
-    out: String,
-    err: String,
-}
-
-fn rolecall(args: &[&str]) -> Output {
-    let cli = Cli::try_parse_from(std::iter::once("rolecall").chain(args.iter().copied())).unwrap();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = rolecall::run(cli, &mut out, &mut err);
-    Output {
-        code,
-        out: String::from_utf8(out).unwrap(),
-        err: String::from_utf8(err).unwrap(),
-    }
-}
+use common::rolecall;
 
 fn examples() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");

@@ -6,8 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use clap::Parser;
-use rolecall::cli::Cli;
 use rolecall_model::Catalog;
 use rolecall_server::ops::orgs::{self, NewOrg};
 use rolecall_server::{Principal, Service};
@@ -15,22 +13,9 @@ use rolecall_store::Store;
 
 const HEADER: &str = "org,employee_id,first_name,last_name,email,user_id,status,roles,grants,denials,scheduler_type,scheduler_level,tasking_access";
 
-struct Output {
-    code: u8,
-    out: String,
-    err: String,
-}
+mod common;
 
-fn rolecall(args: &[&str]) -> Output {
-    let cli = Cli::try_parse_from(std::iter::once("rolecall").chain(args.iter().copied())).unwrap();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = rolecall::run(cli, &mut out, &mut err);
-    Output {
-        code,
-        out: String::from_utf8(out).unwrap(),
-        err: String::from_utf8(err).unwrap(),
-    }
-}
+use common::{rolecall, Output};
 
 /// A database with the organizations `acme` (Billing and Clinical
 /// subscribed) and `beta`, created as the operator at the command line.

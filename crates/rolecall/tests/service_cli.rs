@@ -7,8 +7,6 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::Parser;
-use rolecall::cli::Cli;
 use rolecall_model::Catalog;
 use rolecall_server::demo::{self, Demo, Presence};
 use rolecall_server::ops::check::{self, CheckRequest};
@@ -16,22 +14,9 @@ use rolecall_server::{Principal, Service};
 use rolecall_store::{AuditQuery, Store};
 use tempfile::TempDir;
 
-struct Output {
-    code: u8,
-    out: String,
-    err: String,
-}
+mod common;
 
-fn rolecall(args: &[&str]) -> Output {
-    let cli = Cli::try_parse_from(std::iter::once("rolecall").chain(args.iter().copied())).unwrap();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = rolecall::run(cli, &mut out, &mut err);
-    Output {
-        code,
-        out: String::from_utf8(out).unwrap(),
-        err: String::from_utf8(err).unwrap(),
-    }
-}
+use common::{rolecall, Output};
 
 /// A fresh database file in its own directory, removed at the end.
 struct Database {
