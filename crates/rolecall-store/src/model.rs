@@ -5,7 +5,9 @@
 //! as JSON, and other replicas replay them with the same [`Model::apply`].
 //! So there is one code path from a change to every replica's state.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use imbl::{HashMap, OrdMap};
 
 use rolecall_model::world::{
     CustomRoleSpec, GroupSpec, MembershipSpec, OrgSpec, Status, UserSpec, WorldSpec,
@@ -185,22 +187,27 @@ pub enum Put {
 }
 
 /// Everything the service keeps, by id.
+///
+/// The maps are persistent (structure-sharing) maps: a write clones the
+/// model in constant time and changes only the paths to the rows it puts,
+/// so the cost of a write does not grow with the number of users, and
+/// readers keep the model they loaded for as long as they need it.
 #[derive(Debug, Clone, Default)]
 pub struct Model {
     /// Organizations by id.
-    pub orgs: BTreeMap<String, OrgRow>,
+    pub orgs: OrdMap<String, OrgRow>,
     /// Employees by id.
-    pub employees: BTreeMap<String, EmployeeRow>,
+    pub employees: OrdMap<String, EmployeeRow>,
     /// Users by id.
-    pub users: BTreeMap<String, UserRow>,
+    pub users: OrdMap<String, UserRow>,
     /// The user of each employee that has one.
     pub user_of_employee: HashMap<String, String>,
     /// Groups by id.
-    pub groups: BTreeMap<String, GroupRow>,
+    pub groups: OrdMap<String, GroupRow>,
     /// Custom roles by id.
-    pub custom_roles: BTreeMap<String, CustomRoleRow>,
+    pub custom_roles: OrdMap<String, CustomRoleRow>,
     /// Tokens by id.
-    pub tokens: BTreeMap<String, TokenRow>,
+    pub tokens: OrdMap<String, TokenRow>,
     /// Token ids by secret hash, for authentication.
     pub token_by_hash: HashMap<String, String>,
 }
