@@ -31,6 +31,18 @@ else
   echo "using ROLECALL_TEST_POSTGRES_URL from the environment"
 fi
 
+step "SMTP server for the mail tests (scripts/smtp.sh)"
+# Same pattern: a caller may name its own server (and the maildir where it
+# stores what it receives); otherwise start (or reuse) aiosmtpd in target/.
+if [[ -z "${ROLECALL_TEST_SMTP_URL:-}" ]]; then
+  ROLECALL_TEST_SMTP_URL="$(bash scripts/smtp.sh)"
+  export ROLECALL_TEST_SMTP_URL
+  echo "ROLECALL_TEST_SMTP_URL=$ROLECALL_TEST_SMTP_URL"
+  export ROLECALL_TEST_SMTP_MAILDIR="${ROLECALL_TEST_SMTP_MAILDIR:-$PWD/target/smtp/maildir}"
+else
+  echo "using ROLECALL_TEST_SMTP_URL from the environment"
+fi
+
 step "tests (cargo test)"
 cargo test --workspace --locked
 

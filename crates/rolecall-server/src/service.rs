@@ -15,8 +15,8 @@ use arc_swap::ArcSwap;
 use rolecall_engine::Snapshot;
 use rolecall_model::world::{Defaults, World};
 use rolecall_model::Catalog;
-use rolecall_store::{AuditEntry, Model, Put, Store, StoreError};
-use tokio::sync::{watch, Mutex};
+use rolecall_store::{AuditEntry, Model, OutgoingEmail, Put, Store, StoreError};
+use tokio::sync::{watch, Mutex, Notify};
 
 use crate::error::{FieldError, ServiceError};
 use crate::principal::Principal;
@@ -45,6 +45,8 @@ pub struct Change<T> {
     pub audit: Vec<AuditEntry>,
     /// Checks on the state after the change (given before and after).
     pub guards: Vec<Guard>,
+    /// Emails to send, queued in the outbox by the same transaction.
+    pub emails: Vec<OutgoingEmail>,
     /// What the caller gets back.
     pub value: T,
 }
@@ -56,8 +58,15 @@ impl<T> Change<T> {
             puts,
             audit,
             guards: Vec::new(),
+            emails: Vec::new(),
             value,
         }
+    }
+
+    /// Adds an email, sent only if the change commits.
+    pub fn email(mut self, email: OutgoingEmail) -> Change<T> {
+        self.emails.push(email);
+        self
     }
 
     /// Adds a check on the resulting state.
@@ -78,6 +87,7 @@ pub struct Service {
     live: ArcSwap<Live>,
     writer: Mutex<()>,
     revision: watch::Sender<i64>,
+    mail: Arc<Notify>,
 }
 
 /// How long a read or check waits for `min_revision` before giving up.
@@ -94,6 +104,7 @@ impl Service {
             live: ArcSwap::from_pointee(live),
             writer: Mutex::new(()),
             revision,
+            mail: Arc::new(Notify::new()),
         }))
     }
 
@@ -105,6 +116,12 @@ impl Service {
     /// The database.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Signalled after a write that queued email, so the mail sender
+    /// (`mail::run_sender`) delivers it without waiting for its next poll.
+    pub fn mail_wakeup(&self) -> Arc<Notify> {
+        Arc::clone(&self.mail)
     }
 
     /// The current state. Lock-free; hold it only for one request.
@@ -192,12 +209,16 @@ impl Service {
                     &principal.source(source),
                     &change.puts,
                     &audit,
+                    &change.emails,
                 )
                 .await
             {
                 Ok(committed) => {
                     debug_assert_eq!(committed.revision, next.revision);
                     self.publish(next);
+                    if !change.emails.is_empty() {
+                        self.mail.notify_one();
+                    }
                     return Ok((committed.revision, change.value));
                 }
                 Err(StoreError::Behind { .. }) => {

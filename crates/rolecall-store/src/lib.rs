@@ -4,14 +4,18 @@
 //!   change that the writer, the database and the replicas all apply alike;
 //! - [`store`]: the SQL store (SQLite by default, PostgreSQL for replicas),
 //!   with migrations, the change log and transactions that serialize writers;
-//! - [`audit`]: the append-only, hash-chained audit log and its verification.
+//! - [`audit`]: the append-only, hash-chained audit log and its verification;
+//! - [`outbox`]: emails queued in the transaction of the change that sends
+//!   them, for the mail sender to deliver.
 
 pub mod audit;
 pub mod model;
+pub mod outbox;
 pub mod store;
 
 pub use audit::{AuditEntry, AuditRecord, ChainProblem};
 pub use model::{
     Access, CustomRoleRow, EmployeeRow, GroupRow, Model, OrgRow, Put, TokenRow, UserRow,
 };
+pub use outbox::{OutgoingEmail, QueuedEmail};
 pub use store::{now_ms, AuditQuery, Backend, Committed, Store, StoreError};

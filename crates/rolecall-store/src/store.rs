@@ -14,6 +14,7 @@ use sqlx::{AnyPool, Row};
 
 use crate::audit::{self, AuditEntry, AuditRecord, ChainProblem};
 use crate::model::{Access, CustomRoleRow, EmployeeRow, GroupRow, Model, OrgRow, Put, TokenRow};
+use crate::outbox::{self, OutgoingEmail};
 
 /// The channel PostgreSQL replicas listen on for new revisions.
 pub const CHANNEL: &str = "rolecall_changes";
@@ -176,6 +177,11 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
         Ok(Store { pool, backend, url })
+    }
+
+    /// The connection pool, for the other modules of the store.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
     }
 
     /// Which engine this is.
@@ -352,10 +358,10 @@ impl Store {
             .collect()
     }
 
-    /// Commits one write: its rows, its change-log entry and its audit
-    /// records, at the revision after `base`. Fails with
-    /// [`StoreError::Behind`] (changing nothing) when another process
-    /// committed since `base`.
+    /// Commits one write: its rows, its change-log entry, its audit records
+    /// and the emails it sends (into the outbox), at the revision after
+    /// `base`. Fails with [`StoreError::Behind`] (changing nothing, queueing
+    /// no email) when another process committed since `base`.
     pub async fn commit(
         &self,
         base: i64,
@@ -363,6 +369,7 @@ impl Store {
         source: &str,
         puts: &[Put],
         entries: &[AuditEntry],
+        emails: &[OutgoingEmail],
     ) -> Result<Committed, StoreError> {
         let mut tx = self.pool.begin().await?;
         let head = sqlx::query(
@@ -392,6 +399,7 @@ impl Store {
             .bind(json(&puts))
             .execute(&mut *tx)
             .await?;
+        outbox::insert(&mut tx, emails, at).await?;
         for entry in entries {
             seq += 1;
             let mut record = AuditRecord {

@@ -53,12 +53,12 @@ fn entry(target: &str) -> AuditEntry {
 async fn commits_load_back_and_the_audit_chain_detects_tampering() {
     for (store, _dir) in stores().await {
         let first = store
-            .commit(0, "cli", "cli", &[org("a")], &[entry("a")])
+            .commit(0, "cli", "cli", &[org("a")], &[entry("a")], &[])
             .await
             .unwrap();
         assert_eq!(first.revision, 1);
         let stale = store
-            .commit(0, "cli", "cli", &[org("b")], &[entry("b")])
+            .commit(0, "cli", "cli", &[org("b")], &[entry("b")], &[])
             .await;
         assert!(
             matches!(
@@ -71,11 +71,11 @@ async fn commits_load_back_and_the_audit_chain_detects_tampering() {
             "{stale:?}"
         );
         store
-            .commit(1, "cli", "cli", &[org("b")], &[entry("b")])
+            .commit(1, "cli", "cli", &[org("b")], &[entry("b")], &[])
             .await
             .unwrap();
         store
-            .commit(2, "cli", "cli", &[org("c")], &[entry("c")])
+            .commit(2, "cli", "cli", &[org("c")], &[entry("c")], &[])
             .await
             .unwrap();
 

@@ -131,7 +131,7 @@ async fn run(args: Args) -> Result<(), Error> {
     let mut revision = 0;
     for chunk in rows(&workload).chunks(20_000) {
         revision = store
-            .commit(revision, "bench", "bench", chunk, &[])
+            .commit(revision, "bench", "bench", chunk, &[], &[])
             .await?
             .revision;
     }
