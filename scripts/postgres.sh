@@ -29,30 +29,12 @@ readonly DB_USER=rolecall
 readonly DB_NAME=rolecall_test
 PORT="${ROLECALL_PG_PORT:-55432}"
 
-log() { printf 'postgres.sh: %s\n' "$*" >&2; }
-die() {
-  printf 'postgres.sh: error: %s\n' "$*" >&2
-  exit 1
-}
-
-usage() {
-  printf 'usage: %s [start|stop]\n' "$0" >&2
-  exit 2
-}
-
-ACTION="${1:-start}"
-case "$ACTION" in
-  start | stop) ;;
-  *) usage ;;
-esac
-[[ $# -le 1 ]] || usage
-
-# 10# keeps a leading zero from being read as octal.
-if ! [[ "$PORT" =~ ^[0-9]{1,5}$ ]] || ((10#$PORT < 1 || 10#$PORT > 65535)); then
-  die "ROLECALL_PG_PORT must be a TCP port number (1-65535), got '$PORT'"
-fi
-# Normalised (no leading zeros), as postgresql.conf would read 0800 as octal.
-readonly PORT=$((10#$PORT))
+SCRIPT=postgres.sh
+PORT_VAR=ROLECALL_PG_PORT
+# shellcheck source=scripts/server-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/server-lib.sh"
+parse_action "$@"
+check_port
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The directory under /tmp used when the postgres OS user cannot reach the

@@ -24,29 +24,12 @@ set -euo pipefail
 
 PORT="${ROLECALL_SMTP_PORT:-52525}"
 
-log() { printf 'smtp.sh: %s\n' "$*" >&2; }
-die() {
-  printf 'smtp.sh: error: %s\n' "$*" >&2
-  exit 1
-}
-
-usage() {
-  printf 'usage: %s [start|stop]\n' "$0" >&2
-  exit 2
-}
-
-ACTION="${1:-start}"
-case "$ACTION" in
-  start | stop) ;;
-  *) usage ;;
-esac
-[[ $# -le 1 ]] || usage
-
-# 10# keeps a leading zero from being read as octal.
-if ! [[ "$PORT" =~ ^[0-9]{1,5}$ ]] || ((10#$PORT < 1 || 10#$PORT > 65535)); then
-  die "ROLECALL_SMTP_PORT must be a TCP port number (1-65535), got '$PORT'"
-fi
-readonly PORT=$((10#$PORT))
+SCRIPT=smtp.sh
+PORT_VAR=ROLECALL_SMTP_PORT
+# shellcheck source=scripts/server-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/server-lib.sh"
+parse_action "$@"
+check_port
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="$REPO_ROOT/target/smtp"
