@@ -346,8 +346,9 @@ async fn on_postgresql_two_replicas_never_both_claim_a_message() {
     assert!(two.unsent_emails().await.unwrap().is_empty());
     one.close().await;
     two.close().await;
+    // FORCE: a closed connection's server process may not have exited yet.
     admin
-        .execute_raw(&format!("DROP DATABASE {name}"))
+        .execute_raw(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .await
         .unwrap();
 }
