@@ -15,7 +15,9 @@ use arc_swap::ArcSwap;
 use rolecall_engine::Snapshot;
 use rolecall_model::world::{Defaults, World};
 use rolecall_model::Catalog;
-use rolecall_store::{AuditEntry, Model, OutgoingEmail, Put, Store, StoreError};
+use rolecall_store::{
+    now_ms, AccountWrite, AuditEntry, Batch, Model, OutgoingEmail, Put, Store, StoreError,
+};
 use tokio::sync::{watch, Mutex, Notify};
 
 use crate::error::{FieldError, ServiceError};
@@ -47,6 +49,9 @@ pub struct Change<T> {
     pub guards: Vec<Guard>,
     /// Emails to send, queued in the outbox by the same transaction.
     pub emails: Vec<OutgoingEmail>,
+    /// Credentials, sessions and reset links written by the same
+    /// transaction (ending a disabled user's sessions, say).
+    pub accounts: Vec<AccountWrite>,
     /// What the caller gets back.
     pub value: T,
 }
@@ -59,8 +64,15 @@ impl<T> Change<T> {
             audit,
             guards: Vec::new(),
             emails: Vec::new(),
+            accounts: Vec::new(),
             value,
         }
+    }
+
+    /// Adds a write to credentials, sessions or reset links.
+    pub fn account(mut self, write: AccountWrite) -> Change<T> {
+        self.accounts.push(write);
+        self
     }
 
     /// Adds an email, sent only if the change commits.
@@ -207,9 +219,12 @@ impl Service {
                     current.revision,
                     &actor,
                     &principal.source(source),
-                    &change.puts,
-                    &audit,
-                    &change.emails,
+                    Batch {
+                        puts: &change.puts,
+                        audit: &audit,
+                        emails: &change.emails,
+                        accounts: &change.accounts,
+                    },
                 )
                 .await
             {
@@ -228,6 +243,55 @@ impl Service {
                 Err(other) => return Err(other.into()),
             }
         }
+    }
+
+    /// Records an event that changes no access (a sign-in, a failed one, a
+    /// password change): its audit records, account writes and emails, in
+    /// one transaction and without a new revision.
+    pub async fn record(
+        &self,
+        principal_actor: &str,
+        source: &str,
+        audit: Vec<AuditEntry>,
+        accounts: Vec<AccountWrite>,
+        emails: Vec<OutgoingEmail>,
+    ) -> Result<(), ServiceError> {
+        let audit: Vec<AuditEntry> = audit
+            .into_iter()
+            .map(|mut entry| {
+                if entry.actor.is_empty() {
+                    principal_actor.clone_into(&mut entry.actor);
+                }
+                entry
+            })
+            .collect();
+        self.store
+            .record(
+                principal_actor,
+                source,
+                Batch {
+                    puts: &[],
+                    audit: &audit,
+                    emails: &emails,
+                    accounts: &accounts,
+                },
+            )
+            .await?;
+        if !emails.is_empty() {
+            self.mail.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Compiles the current model again for the current time, so roles and
+    /// grants that have just ended stop counting. No database write: every
+    /// replica does the same at the same time.
+    pub async fn recompile(&self) -> Result<(), ServiceError> {
+        let _writing = self.writer.lock().await;
+        let current = self.live.load_full();
+        let next = compile(&self.catalog, current.model.clone(), current.revision)?;
+        self.live.store(Arc::new(next));
+        Ok(())
     }
 
     /// Applies every change other processes committed since this one's
@@ -274,9 +338,10 @@ async fn load(store: &Store, catalog: &Arc<Catalog>) -> Result<Live, ServiceErro
     compile(catalog, model, revision)
 }
 
-/// Validates the model as a world and compiles it.
+/// Validates the model as a world and compiles it, for the current time
+/// (roles and grants that have ended are left out).
 pub fn compile(catalog: &Arc<Catalog>, model: Model, revision: i64) -> Result<Live, ServiceError> {
-    let world = World::build(catalog, &model.world_spec(), Defaults::AlreadyApplied).map_err(
+    let world = World::build(catalog, &model.world_spec(now_ms()), Defaults::AlreadyApplied).map_err(
         |problems| ServiceError::Invalid {
             fields: problems
                 .into_iter()

@@ -147,6 +147,7 @@ fn token_audit(id: &str, org: Option<&str>, action: &str, name: &str) -> AuditEn
         target: format!("token:{id}"),
         before: None,
         after: Some(serde_json::json!({ "id": id, "name": name })),
+        ..Default::default()
     }
 }
 

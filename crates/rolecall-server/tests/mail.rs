@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rolecall_server::mail::{backoff_ms, deliver_due, MailConfig};
-use rolecall_store::{now_ms, OrgRow, OutgoingEmail, Put, QueuedEmail, Store, StoreError};
+use rolecall_store::{now_ms, Batch, OrgRow, OutgoingEmail, Put, QueuedEmail, Store, StoreError};
 
 const SMTP_URL_VAR: &str = "ROLECALL_TEST_SMTP_URL";
 const SMTP_MAILDIR_VAR: &str = "ROLECALL_TEST_SMTP_MAILDIR";
@@ -75,7 +75,17 @@ async fn commit_with(store: &Store, mail: OutgoingEmail) -> QueuedEmail {
     let base = store.head().await.unwrap();
     let id = format!("org{base}");
     store
-        .commit(base, "cli", "cli", &[org(&id)], &[], &[mail])
+        .commit(
+            base,
+            "cli",
+            "cli",
+            Batch {
+                puts: &[org(&id)],
+                audit: &[],
+                emails: &[mail],
+                ..Batch::default()
+            },
+        )
         .await
         .unwrap();
     let mut unsent = store.unsent_emails().await.unwrap();
@@ -158,7 +168,17 @@ async fn a_committed_email_is_delivered_by_smtp() {
 async fn a_failed_commit_queues_no_email() {
     let (store, _dir) = store().await;
     store
-        .commit(0, "cli", "cli", &[org("a")], &[], &[])
+        .commit(
+            0,
+            "cli",
+            "cli",
+            Batch {
+                puts: &[org("a")],
+                audit: &[],
+                emails: &[],
+                ..Batch::default()
+            },
+        )
         .await
         .unwrap();
 
@@ -168,9 +188,11 @@ async fn a_failed_commit_queues_no_email() {
             0,
             "cli",
             "cli",
-            &[org("b")],
-            &[],
-            &[email("ada@example.test", "Welcome")],
+            Batch {
+                puts: &[org("b")],
+                emails: &[email("ada@example.test", "Welcome")],
+                ..Batch::default()
+            },
         )
         .await;
 

@@ -12,8 +12,43 @@ use sha2::{Digest, Sha256};
 /// The hash before the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Whether the audited event succeeded (ASTM E2147's "outcome").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It happened.
+    #[default]
+    Success,
+    /// It was attempted and refused or failed (a wrong password, a
+    /// lockout).
+    Failure,
+}
+
+impl Outcome {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> Result<Outcome, crate::StoreError> {
+        match text {
+            "success" => Ok(Outcome::Success),
+            "failure" => Ok(Outcome::Failure),
+            other => Err(crate::StoreError::Corrupt(format!("audit outcome `{other}`"))),
+        }
+    }
+
+    fn is_success(&self) -> bool {
+        *self == Outcome::Success
+    }
+}
+
 /// An audit record to append; the store adds its number, time and chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditEntry {
     /// Who did it: `user:<id>`, `token:<id>`, `operator:<token id>` or `cli`.
     pub actor: String,
@@ -27,6 +62,8 @@ pub struct AuditEntry {
     pub before: Option<serde_json::Value>,
     /// The target after, as JSON; none for a deletion.
     pub after: Option<serde_json::Value>,
+    /// Whether it succeeded.
+    pub outcome: Outcome,
 }
 
 /// A stored audit record.
@@ -52,6 +89,8 @@ pub struct AuditRecord {
     pub after: Option<String>,
     /// Where the request came from: an IP address, or `cli`.
     pub source: String,
+    /// Whether it succeeded.
+    pub outcome: Outcome,
     /// The previous record's hash.
     pub prev_hash: String,
     /// This record's hash.
@@ -71,6 +110,10 @@ struct Hashed<'a> {
     before: Option<&'a str>,
     after: Option<&'a str>,
     source: &'a str,
+    // Left out when it is a success, so records written before outcomes
+    // were recorded keep their hashes.
+    #[serde(skip_serializing_if = "Outcome::is_success")]
+    outcome: Outcome,
 }
 
 impl AuditRecord {
@@ -89,6 +132,7 @@ impl AuditRecord {
                 before: self.before.as_deref(),
                 after: self.after.as_deref(),
                 source: &self.source,
+                outcome: self.outcome,
             },
         )
     }

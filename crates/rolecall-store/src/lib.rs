@@ -5,17 +5,24 @@
 //! - [`store`]: the SQL store (SQLite by default, PostgreSQL for replicas),
 //!   with migrations, the change log and transactions that serialize writers;
 //! - [`audit`]: the append-only, hash-chained audit log and its verification;
+//! - [`accounts`]: credentials, sessions and reset links, written with the
+//!   audit records of the sign-in events that change them;
 //! - [`outbox`]: emails queued in the transaction of the change that sends
 //!   them, for the mail sender to deliver.
 
+pub mod accounts;
 pub mod audit;
 pub mod model;
 pub mod outbox;
 pub mod store;
 
-pub use audit::{AuditEntry, AuditRecord, ChainProblem};
+pub use accounts::{AccountWrite, CredentialRow, ResetTokenRow, SessionRow, Stage};
+pub use audit::{AuditEntry, AuditRecord, ChainProblem, Outcome};
 pub use model::{
-    Access, CustomRoleRow, EmployeeRow, GroupRow, Model, OrgRow, Put, TokenRow, UserRow,
+    Access, CustomRoleRow, EmployeeRow, GroupRow, Model, OrgRow, PolicyRow, Put, TokenRow,
+    UserRow,
 };
 pub use outbox::{OutgoingEmail, QueuedEmail};
-pub use store::{now_ms, AuditQuery, Backend, Committed, Store, StoreError};
+pub use store::{
+    now_ms, AuditField, AuditQuery, AuditSort, Backend, Batch, Committed, Store, StoreError,
+};

@@ -63,15 +63,43 @@ pub struct Access {
     pub scheduler_level: Option<String>,
     /// Tasking access type.
     pub tasking_access: Option<String>,
+    /// Roles and grants that end: role id or grant (as in `roles` and
+    /// `grants`) to the time it ends (ms since the epoch). From then on it
+    /// no longer counts, and the expiry sweep removes it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub expires: BTreeMap<String, i64>,
 }
 
 impl Access {
-    /// The membership as the engine's world spec writes it.
-    pub fn to_spec(&self, org: &str) -> MembershipSpec {
+    /// Whether a role or grant still counts at `now`.
+    pub fn current(&self, item: &str, now: i64) -> bool {
+        self.expires.get(item).is_none_or(|&end| end > now)
+    }
+
+    /// The earliest end still ahead of `now`, if any.
+    pub fn next_expiry(&self, now: i64) -> Option<i64> {
+        self.expires.values().copied().filter(|&end| end > now).min()
+    }
+
+    /// The membership as stored, time-bound items included.
+    pub fn to_full_spec(&self, org: &str) -> MembershipSpec {
+        self.to_spec(org, i64::MIN)
+    }
+
+    /// The membership as the engine's world spec writes it, with what has
+    /// ended by `now` left out.
+    pub fn to_spec(&self, org: &str, now: i64) -> MembershipSpec {
+        let current = |items: &[String]| -> Vec<String> {
+            items
+                .iter()
+                .filter(|item| self.current(item, now))
+                .cloned()
+                .collect()
+        };
         MembershipSpec {
             org: org.to_owned(),
-            roles: self.roles.clone(),
-            grants: self.grants.clone(),
+            roles: current(&self.roles),
+            grants: current(&self.grants),
             denials: self.denials.clone(),
             scheduler_type: self.scheduler_type.clone(),
             scheduler_level: self.scheduler_level.clone(),
@@ -88,6 +116,7 @@ impl Access {
             scheduler_type: spec.scheduler_type.clone(),
             scheduler_level: spec.scheduler_level.clone(),
             tasking_access: spec.tasking_access.clone(),
+            expires: BTreeMap::new(),
         }
     }
 }
@@ -184,6 +213,21 @@ pub enum Put {
     CustomRole(CustomRoleRow),
     /// Create or replace a token.
     Token(TokenRow),
+    /// Create or replace an organization's security policy.
+    Policy(PolicyRow),
+}
+
+/// An organization's security policy, as JSON the service validates
+/// (passwords, sign-in throttling, session inactivity, MFA, emergency
+/// access).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRow {
+    /// The organization.
+    pub org: String,
+    /// The policy.
+    pub policy: serde_json::Value,
+    /// When it was last changed (ms since the epoch).
+    pub updated_at: i64,
 }
 
 /// Everything the service keeps, by id.
@@ -210,6 +254,8 @@ pub struct Model {
     pub tokens: OrdMap<String, TokenRow>,
     /// Token ids by secret hash, for authentication.
     pub token_by_hash: HashMap<String, String>,
+    /// Security policies by organization id (absent: the defaults).
+    pub policies: OrdMap<String, PolicyRow>,
 }
 
 impl Model {
@@ -238,6 +284,9 @@ impl Model {
                     .insert(token.secret_hash.clone(), token.id.clone());
                 self.tokens.insert(token.id.clone(), token.clone());
             }
+            Put::Policy(policy) => {
+                self.policies.insert(policy.org.clone(), policy.clone());
+            }
         }
     }
 
@@ -261,9 +310,19 @@ impl Model {
         self.employees.get(&user.employee).map(|e| e.email.as_str())
     }
 
-    /// The world the engine compiles, with every stored default already
-    /// applied.
-    pub fn world_spec(&self) -> WorldSpec {
+    /// The earliest time after `now` at which a role or grant ends, so the
+    /// snapshot must be compiled again.
+    pub fn next_expiry(&self, now: i64) -> Option<i64> {
+        self.users
+            .values()
+            .flat_map(|u| u.memberships.values())
+            .filter_map(|access| access.next_expiry(now))
+            .min()
+    }
+
+    /// The world the engine compiles at `now`, with every stored default
+    /// already applied and every role or grant that has ended left out.
+    pub fn world_spec(&self, now: i64) -> WorldSpec {
         WorldSpec {
             orgs: self
                 .orgs
@@ -286,7 +345,7 @@ impl Model {
                     membership: u
                         .memberships
                         .iter()
-                        .map(|(org, access)| access.to_spec(org))
+                        .map(|(org, access)| access.to_spec(org, now))
                         .collect(),
                 })
                 .collect(),

@@ -12,8 +12,11 @@ use rolecall_model::world::Status;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
-use crate::audit::{self, AuditEntry, AuditRecord, ChainProblem};
-use crate::model::{Access, CustomRoleRow, EmployeeRow, GroupRow, Model, OrgRow, Put, TokenRow};
+use crate::accounts::{self, AccountWrite};
+use crate::audit::{self, AuditEntry, AuditRecord, ChainProblem, Outcome};
+use crate::model::{
+    Access, CustomRoleRow, EmployeeRow, GroupRow, Model, OrgRow, PolicyRow, Put, TokenRow,
+};
 use crate::outbox::{self, OutgoingEmail};
 
 /// The channel PostgreSQL replicas listen on for new revisions.
@@ -34,6 +37,10 @@ pub enum StoreError {
     /// A stored value does not parse.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The write conflicts with what is stored (e.g. a reset link used
+    /// twice); nothing was changed.
+    #[error("{0}")]
+    Conflict(String),
     /// Another process committed first; reload and try again.
     #[error("the database is at revision {found}, this process at {expected}")]
     Behind {
@@ -61,6 +68,19 @@ pub struct Store {
     url: String,
 }
 
+/// Everything one write stores, in one transaction.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Batch<'a> {
+    /// Model rows (replicated through the change log).
+    pub puts: &'a [Put],
+    /// Audit records.
+    pub audit: &'a [AuditEntry],
+    /// Emails to queue in the outbox.
+    pub emails: &'a [OutgoingEmail],
+    /// Credentials, sessions and reset links.
+    pub accounts: &'a [AccountWrite],
+}
+
 /// A committed write: its revision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Committed {
@@ -81,10 +101,83 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     /// Only records about this target.
     pub target: Option<String>,
+    /// Only records whose action is this one or starts with it followed by
+    /// a dot (`user` matches `user.create`).
+    pub action: Option<String>,
+    /// Only records with this outcome.
+    pub outcome: Option<Outcome>,
+    /// How to order the records; newest first when absent.
+    pub sort: Option<AuditSort>,
+    /// Skip this many records first (paging when sorted by a field).
+    pub offset: i64,
     /// Only records with a number below this one (paging backwards).
     pub before_seq: Option<i64>,
     /// At most this many records, newest first.
     pub limit: i64,
+}
+
+/// A field the audit report can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditField {
+    /// The record's number (its order in time).
+    Seq,
+    /// Date and time.
+    At,
+    /// Who did it.
+    Actor,
+    /// What was done.
+    Action,
+    /// The organization.
+    Org,
+    /// What it was done to.
+    Target,
+    /// Where the request came from.
+    Source,
+    /// Success or failure.
+    Outcome,
+}
+
+impl AuditField {
+    /// Parses a field's name as the API writes it.
+    pub fn parse(name: &str) -> Option<AuditField> {
+        Some(match name {
+            "seq" => AuditField::Seq,
+            "at" => AuditField::At,
+            "actor" => AuditField::Actor,
+            "action" => AuditField::Action,
+            "org" => AuditField::Org,
+            "target" => AuditField::Target,
+            "source" => AuditField::Source,
+            "outcome" => AuditField::Outcome,
+            _ => return None,
+        })
+    }
+
+    /// Every field's name, for error messages.
+    pub const NAMES: &'static str = "seq, at, actor, action, org, target, source, outcome";
+
+    fn column(self) -> &'static str {
+        match self {
+            AuditField::Seq => "seq",
+            AuditField::At => "at",
+            AuditField::Actor => "actor",
+            AuditField::Action => "action",
+            AuditField::Org => "org_id",
+            AuditField::Target => "target",
+            AuditField::Source => "source",
+            AuditField::Outcome => "outcome",
+        }
+    }
+}
+
+/// The order of an audit report: a field and a direction; ties are broken
+/// by the record's number, in the same direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditSort {
+    /// The field.
+    pub field: AuditField,
+    /// Largest first.
+    pub descending: bool,
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -121,12 +214,12 @@ pub fn normalize_url(url: &str) -> Result<(Backend, String), StoreError> {
     Ok((Backend::Sqlite, url))
 }
 
-fn json<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
     // Every value stored as JSON is made of strings, numbers and options.
     serde_json::to_string(value).unwrap_or_default()
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
@@ -254,7 +347,7 @@ impl Store {
         }
         let memberships = sqlx::query(
             "SELECT user_id, org_id, roles, grants, denials, scheduler_type, scheduler_level, \
-             tasking_access FROM memberships",
+             tasking_access, expires FROM memberships",
         )
         .fetch_all(&mut *tx)
         .await?;
@@ -336,6 +429,16 @@ impl Store {
                 revoked_at: row.try_get(9)?,
             }));
         }
+        for row in sqlx::query("SELECT org_id, policy, updated_at FROM security_policies")
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            puts.push(Put::Policy(PolicyRow {
+                org: row.try_get(0)?,
+                policy: parse_json(&row.try_get::<String, _>(1)?, "security policy")?,
+                updated_at: row.try_get(2)?,
+            }));
+        }
         tx.commit().await?;
         model.apply_all(&puts);
         Ok((model, revision))
@@ -358,49 +461,84 @@ impl Store {
             .collect()
     }
 
-    /// Commits one write: its rows, its change-log entry, its audit records
-    /// and the emails it sends (into the outbox), at the revision after
-    /// `base`. Fails with [`StoreError::Behind`] (changing nothing, queueing
-    /// no email) when another process committed since `base`.
+    /// Commits one write: its rows, its change-log entry, its audit records,
+    /// its account writes and the emails it sends (into the outbox), at the
+    /// revision after `base`. Fails with [`StoreError::Behind`] (changing
+    /// nothing, queueing no email) when another process committed since
+    /// `base`.
     pub async fn commit(
         &self,
         base: i64,
         actor: &str,
         source: &str,
-        puts: &[Put],
-        entries: &[AuditEntry],
-        emails: &[OutgoingEmail],
+        batch: Batch<'_>,
+    ) -> Result<Committed, StoreError> {
+        self.write(Some(base), actor, source, batch).await
+    }
+
+    /// Records an event that changes no model row (a sign-in, a failure, a
+    /// password change): its audit records, account writes and emails, in
+    /// one transaction, without a new revision (replicas have nothing to
+    /// replay). The audit records carry the current revision.
+    pub async fn record(
+        &self,
+        actor: &str,
+        source: &str,
+        batch: Batch<'_>,
+    ) -> Result<Committed, StoreError> {
+        debug_assert!(batch.puts.is_empty(), "model rows need a revision: commit them");
+        self.write(None, actor, source, Batch { puts: &[], ..batch }).await
+    }
+
+    async fn write(
+        &self,
+        base: Option<i64>,
+        actor: &str,
+        source: &str,
+        batch: Batch<'_>,
     ) -> Result<Committed, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let head = sqlx::query(
+        // Either statement takes the `heads` row's lock: writers and
+        // recorders are serialized, so the audit chain never forks.
+        let head = sqlx::query(if base.is_some() {
             "UPDATE heads SET revision = revision + 1 WHERE id = 1 \
-             RETURNING revision, audit_seq, audit_hash",
-        )
+             RETURNING revision, audit_seq, audit_hash"
+        } else {
+            "UPDATE heads SET audit_seq = audit_seq WHERE id = 1 \
+             RETURNING revision, audit_seq, audit_hash"
+        })
         .fetch_one(&mut *tx)
         .await?;
         let revision: i64 = head.try_get(0)?;
-        if revision != base + 1 {
-            tx.rollback().await?;
-            return Err(StoreError::Behind {
-                expected: base,
-                found: revision - 1,
-            });
+        if let Some(base) = base {
+            if revision != base + 1 {
+                tx.rollback().await?;
+                return Err(StoreError::Behind {
+                    expected: base,
+                    found: revision - 1,
+                });
+            }
         }
         let mut seq: i64 = head.try_get(1)?;
         let mut prev: String = head.try_get(2)?;
-        for put in puts {
+        for put in batch.puts {
             write_put(&mut tx, put).await?;
         }
+        accounts::apply(&mut tx, batch.accounts).await?;
         let at = now_ms();
-        sqlx::query("INSERT INTO changes (revision, at, actor, payload) VALUES ($1, $2, $3, $4)")
+        if base.is_some() {
+            sqlx::query(
+                "INSERT INTO changes (revision, at, actor, payload) VALUES ($1, $2, $3, $4)",
+            )
             .bind(revision)
             .bind(at)
             .bind(actor)
-            .bind(json(&puts))
+            .bind(json(&batch.puts))
             .execute(&mut *tx)
             .await?;
-        outbox::insert(&mut tx, emails, at).await?;
-        for entry in entries {
+        }
+        outbox::insert(&mut tx, batch.emails, at).await?;
+        for entry in batch.audit {
             seq += 1;
             let mut record = AuditRecord {
                 seq,
@@ -413,14 +551,15 @@ impl Store {
                 before: entry.before.as_ref().map(json),
                 after: entry.after.as_ref().map(json),
                 source: source.to_owned(),
+                outcome: entry.outcome,
                 prev_hash: prev.clone(),
                 hash: String::new(),
             };
             record.hash = record.expected_hash();
             sqlx::query(
                 "INSERT INTO audit (seq, at, revision, actor, action, org_id, target, before_json, \
-                 after_json, source, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 after_json, source, outcome, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(record.seq)
             .bind(record.at)
@@ -432,6 +571,7 @@ impl Store {
             .bind(&record.before)
             .bind(&record.after)
             .bind(&record.source)
+            .bind(record.outcome.as_str())
             .bind(&record.prev_hash)
             .bind(&record.hash)
             .execute(&mut *tx)
@@ -443,7 +583,7 @@ impl Store {
             .bind(&prev)
             .execute(&mut *tx)
             .await?;
-        if self.backend == Backend::Postgres {
+        if self.backend == Backend::Postgres && base.is_some() {
             // Delivered at commit, to every replica listening.
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANNEL)
@@ -455,27 +595,50 @@ impl Store {
         Ok(Committed { revision })
     }
 
-    /// Reads audit records, newest first.
+    /// Reads audit records: filtered, in the order asked (newest first by
+    /// default), at most `limit` of them after skipping `offset`.
     pub async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        let sort = query.sort.unwrap_or(AuditSort {
+            field: AuditField::Seq,
+            descending: true,
+        });
+        let direction = if sort.descending { "DESC" } else { "ASC" };
+        // The column comes from a closed list, never from the request.
+        let order = if sort.field == AuditField::Seq {
+            format!("seq {direction}")
+        } else {
+            format!("{} {direction}, seq {direction}", sort.field.column())
+        };
         // Unused filters compare a NULL parameter, so one statement serves
-        // every combination and stays a prepared statement.
-        let rows = sqlx::query(
+        // every combination.
+        let sql = format!(
             "SELECT seq, at, revision, actor, action, org_id, target, before_json, after_json, \
-             source, prev_hash, hash FROM audit \
+             source, outcome, prev_hash, hash FROM audit \
              WHERE ($1 IS NULL OR org_id = $1) AND ($2 IS NULL OR at >= $2) \
              AND ($3 IS NULL OR at < $3) AND ($4 IS NULL OR actor = $4) \
              AND ($5 IS NULL OR target = $5) AND ($6 IS NULL OR seq < $6) \
-             ORDER BY seq DESC LIMIT $7",
-        )
-        .bind(&query.org)
-        .bind(query.since)
-        .bind(query.until)
-        .bind(&query.actor)
-        .bind(&query.target)
-        .bind(query.before_seq)
-        .bind(query.limit)
-        .fetch_all(&self.pool)
-        .await?;
+             AND ($7 IS NULL OR action = $7 OR substr(action, 1, length($8)) = $8) \
+             AND ($9 IS NULL OR outcome = $9) \
+             ORDER BY {order} LIMIT $10 OFFSET $11"
+        );
+        let prefix = query
+            .action
+            .as_ref()
+            .map(|a| format!("{a}."));
+        let rows = sqlx::query(&sql)
+            .bind(&query.org)
+            .bind(query.since)
+            .bind(query.until)
+            .bind(&query.actor)
+            .bind(&query.target)
+            .bind(query.before_seq)
+            .bind(&query.action)
+            .bind(prefix)
+            .bind(query.outcome.map(Outcome::as_str))
+            .bind(query.limit)
+            .bind(query.offset)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(audit_from_row).collect()
     }
 
@@ -488,7 +651,7 @@ impl Store {
             .await?;
         let rows = sqlx::query(
             "SELECT seq, at, revision, actor, action, org_id, target, before_json, after_json, \
-             source, prev_hash, hash FROM audit ORDER BY seq",
+             source, outcome, prev_hash, hash FROM audit ORDER BY seq",
         )
         .fetch_all(&mut *tx)
         .await?;
@@ -517,6 +680,7 @@ fn access_from_row(row: &AnyRow) -> Result<Access, StoreError> {
         scheduler_type: row.try_get(5)?,
         scheduler_level: row.try_get(6)?,
         tasking_access: row.try_get(7)?,
+        expires: parse_json(&row.try_get::<String, _>(8)?, "membership expiries")?,
     })
 }
 
@@ -532,12 +696,13 @@ fn audit_from_row(row: &AnyRow) -> Result<AuditRecord, StoreError> {
         before: row.try_get(7)?,
         after: row.try_get(8)?,
         source: row.try_get(9)?,
-        prev_hash: row.try_get(10)?,
-        hash: row.try_get(11)?,
+        outcome: Outcome::parse(&row.try_get::<String, _>(10)?)?,
+        prev_hash: row.try_get(11)?,
+        hash: row.try_get(12)?,
     })
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 async fn write_put(tx: &mut Tx<'_>, put: &Put) -> Result<(), StoreError> {
     match put {
@@ -592,8 +757,8 @@ async fn write_put(tx: &mut Tx<'_>, put: &Put) -> Result<(), StoreError> {
             for (org, access) in &user.memberships {
                 sqlx::query(
                     "INSERT INTO memberships (user_id, org_id, roles, grants, denials, \
-                     scheduler_type, scheduler_level, tasking_access) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     scheduler_type, scheduler_level, tasking_access, expires) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(&user.id)
                 .bind(org)
@@ -603,6 +768,7 @@ async fn write_put(tx: &mut Tx<'_>, put: &Put) -> Result<(), StoreError> {
                 .bind(&access.scheduler_type)
                 .bind(&access.scheduler_level)
                 .bind(&access.tasking_access)
+                .bind(json(&access.expires))
                 .execute(&mut **tx)
                 .await?;
             }
@@ -657,6 +823,18 @@ async fn write_put(tx: &mut Tx<'_>, put: &Put) -> Result<(), StoreError> {
             .bind(t.created_at)
             .bind(t.expires_at)
             .bind(t.revoked_at)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Put::Policy(p) => {
+            sqlx::query(
+                "INSERT INTO security_policies (org_id, policy, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (org_id) DO UPDATE SET policy = excluded.policy, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(&p.org)
+            .bind(json(&p.policy))
+            .bind(p.updated_at)
             .execute(&mut **tx)
             .await?;
         }

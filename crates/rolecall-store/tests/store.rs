@@ -2,7 +2,7 @@
 //! is set, a real PostgreSQL server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use rolecall_store::{AuditEntry, AuditQuery, OrgRow, Put, Store, StoreError};
+use rolecall_store::{AuditEntry, AuditQuery, Batch, OrgRow, Put, Store, StoreError};
 
 async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
@@ -46,6 +46,7 @@ fn entry(target: &str) -> AuditEntry {
         target: format!("org:{target}"),
         before: None,
         after: Some(serde_json::json!({"id": target})),
+        ..Default::default()
     }
 }
 
@@ -53,12 +54,32 @@ fn entry(target: &str) -> AuditEntry {
 async fn commits_load_back_and_the_audit_chain_detects_tampering() {
     for (store, _dir) in stores().await {
         let first = store
-            .commit(0, "cli", "cli", &[org("a")], &[entry("a")], &[])
+            .commit(
+                0,
+                "cli",
+                "cli",
+                Batch {
+                    puts: &[org("a")],
+                    audit: &[entry("a")],
+                    emails: &[],
+                    ..Batch::default()
+                },
+            )
             .await
             .unwrap();
         assert_eq!(first.revision, 1);
         let stale = store
-            .commit(0, "cli", "cli", &[org("b")], &[entry("b")], &[])
+            .commit(
+                0,
+                "cli",
+                "cli",
+                Batch {
+                    puts: &[org("b")],
+                    audit: &[entry("b")],
+                    emails: &[],
+                    ..Batch::default()
+                },
+            )
             .await;
         assert!(
             matches!(
@@ -71,11 +92,31 @@ async fn commits_load_back_and_the_audit_chain_detects_tampering() {
             "{stale:?}"
         );
         store
-            .commit(1, "cli", "cli", &[org("b")], &[entry("b")], &[])
+            .commit(
+                1,
+                "cli",
+                "cli",
+                Batch {
+                    puts: &[org("b")],
+                    audit: &[entry("b")],
+                    emails: &[],
+                    ..Batch::default()
+                },
+            )
             .await
             .unwrap();
         store
-            .commit(2, "cli", "cli", &[org("c")], &[entry("c")], &[])
+            .commit(
+                2,
+                "cli",
+                "cli",
+                Batch {
+                    puts: &[org("c")],
+                    audit: &[entry("c")],
+                    emails: &[],
+                    ..Batch::default()
+                },
+            )
             .await
             .unwrap();
 

@@ -20,7 +20,7 @@ use rolecall_bench::Size;
 use rolecall_model::Catalog;
 use rolecall_server::principal::Principal;
 use rolecall_server::{tokens, Service};
-use rolecall_store::{now_ms, Access, EmployeeRow, OrgRow, Put, Store, UserRow};
+use rolecall_store::{now_ms, Access, Batch, EmployeeRow, OrgRow, Put, Store, UserRow};
 
 /// Measures check throughput over HTTP.
 #[derive(Debug, Parser)]
@@ -131,7 +131,17 @@ async fn run(args: Args) -> Result<(), Error> {
     let mut revision = 0;
     for chunk in rows(&workload).chunks(20_000) {
         revision = store
-            .commit(revision, "bench", "bench", chunk, &[], &[])
+            .commit(
+                revision,
+                "bench",
+                "bench",
+                Batch {
+                    puts: chunk,
+                    audit: &[],
+                    emails: &[],
+                    ..Batch::default()
+                },
+            )
             .await?
             .revision;
     }

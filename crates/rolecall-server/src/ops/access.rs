@@ -62,6 +62,7 @@ fn plan_one(
         target: format!("user:{user}"),
         before: Some(serde_json::json!(before)),
         after: Some(serde_json::json!(after)),
+        ..Default::default()
     };
     Ok((Put::User(next), entry))
 }

@@ -168,6 +168,7 @@ impl AuditParams {
             target: self.target.clone(),
             before_seq: before,
             limit: limit.unwrap_or(DEFAULT_LIMIT),
+            ..Default::default()
         })
     }
 }

@@ -201,6 +201,7 @@ fn audit_group(action: &str, before: Option<&GroupRow>, after: &GroupRow) -> Aud
         target: format!("group:{}", after.id),
         before: before.map(|b| serde_json::json!(GroupView::from(b))),
         after: Some(serde_json::json!(GroupView::from(after))),
+        ..Default::default()
     }
 }
 

@@ -262,6 +262,7 @@ pub fn parse_row(line: u64, fields: &[String]) -> Result<ImportRow, Vec<FieldErr
         scheduler_type: one(10),
         scheduler_level: one(11),
         tasking_access: one(12),
+        expires: Default::default(),
     };
     if user_id.is_empty() {
         let given = (6..COLUMNS.len()).find(|&i| !fields[i].trim().is_empty());

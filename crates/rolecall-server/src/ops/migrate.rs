@@ -186,6 +186,7 @@ fn plan(live: &Live) -> Result<Plan, ServiceError> {
                 target: format!("user:{}", row.id),
                 before: Some(serde_json::json!(access)),
                 after: Some(serde_json::json!(after)),
+                ..Default::default()
             });
             next.memberships.insert(org.clone(), after);
             report.changes.push(MigrationChange {

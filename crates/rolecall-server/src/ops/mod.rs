@@ -136,6 +136,7 @@ pub fn access_of(catalog: &Catalog, live: &Live, membership: &Membership) -> Acc
         tasking_access: membership
             .tasking_access
             .map(|t| catalog.access_types[t.ix()].id.clone()),
+        expires: Default::default(),
     }
 }
 

@@ -88,6 +88,7 @@ fn audit_org(action: &str, before: Option<&OrgRow>, after: &OrgRow) -> AuditEntr
         target: format!("org:{}", after.id),
         before: before.map(|b| serde_json::json!(OrgView::from(b))),
         after: Some(serde_json::json!(OrgView::from(after))),
+        ..Default::default()
     }
 }
 

@@ -121,6 +121,7 @@ pub async fn create_employee(
                 target: format!("employee:{id}"),
                 before: None,
                 after: Some(serde_json::json!(employee_view(live, &row))),
+                ..Default::default()
             }];
             Ok(Change::new(vec![Put::Employee(row)], audit, id.clone()))
         })
@@ -173,7 +174,7 @@ pub struct AccessInput {
 impl AccessInput {
     /// `base` with the fields given here replaced.
     pub fn merged_into(&self, base: &Access, org: &str) -> MembershipSpec {
-        let mut spec = base.to_spec(org);
+        let mut spec = base.to_full_spec(org);
         if let Some(roles) = &self.roles {
             spec.roles.clone_from(roles);
         }
@@ -405,6 +406,7 @@ pub async fn create_user(
                 target: format!("user:{id}"),
                 before: None,
                 after: Some(serde_json::json!(user_view(live, &row, org))),
+                ..Default::default()
             }];
             let principal = principal.clone();
             let org = org.to_owned();
@@ -521,6 +523,7 @@ pub async fn set_status(
                 target: format!("user:{user}"),
                 before: Some(serde_json::json!({ "status": before.status })),
                 after: Some(serde_json::json!({ "status": row.status })),
+                ..Default::default()
             }];
             let principal = principal.clone();
             let org = org.to_owned();

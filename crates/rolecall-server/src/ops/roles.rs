@@ -194,6 +194,7 @@ fn audit_role(action: &str, before: Option<RoleView>, after: RoleView) -> AuditE
         target: format!("role:{}", after.id),
         before: before.map(|b| serde_json::json!(b)),
         after: Some(serde_json::json!(after)),
+        ..Default::default()
     }
 }
 

@@ -291,7 +291,7 @@ fn agree_with_first(problems: &mut Problems, row: &ImportRow, first: &ImportRow)
 /// role, the office-staff tabs and Standard Tasking access the first run
 /// gave. An export already holds its defaults, so it imports unchanged.
 fn membership_access(live: &Live, access: &Access, org: &str) -> Result<Access, Vec<FieldError>> {
-    let spec = access.to_spec(org);
+    let spec = access.to_full_spec(org);
     let mut membership = validate_membership(live, &spec, "").map_err(|error| match error {
         ServiceError::Invalid { fields } => fields
             .into_iter()
@@ -321,5 +321,6 @@ fn entry(
         target,
         before,
         after: Some(after),
+        ..Default::default()
     }
 }
