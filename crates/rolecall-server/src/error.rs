@@ -28,6 +28,21 @@ pub enum ServiceError {
     /// No credentials, or credentials that do not work.
     #[error("authentication required: {0}")]
     Unauthenticated(String),
+    /// A sensitive action, and the user gave their password too long ago:
+    /// they must give it again (`POST /v1/session/reauthenticate`).
+    #[error("this action needs your password again: your last sign-in was more than {minutes} minutes ago")]
+    ReauthenticationRequired {
+        /// The organization's re-authentication window.
+        minutes: u32,
+    },
+    /// Too many failed attempts from this address or for this account.
+    #[error("{message}")]
+    TooManyAttempts {
+        /// What is throttled and until when.
+        message: String,
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// The actor may not do this.
     #[error("forbidden: {0}")]
     Forbidden(String),

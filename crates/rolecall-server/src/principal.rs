@@ -18,9 +18,28 @@ pub enum Principal {
         user: String,
         /// The organization the credentials were issued for.
         org: String,
-        /// The API token used, if any.
-        token: Option<String>,
+        /// The credentials presented.
+        via: Via,
     },
+    /// rolecall itself: the sweep that removes roles and grants when they
+    /// end.
+    System,
+}
+
+/// The credentials a user acts through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// An API token (its public id).
+    Token(String),
+    /// A console session.
+    Session {
+        /// The session's public id.
+        id: String,
+        /// When the user last gave their password (ms since the epoch).
+        authenticated_at: i64,
+    },
+    /// Called in-process (tests, tools), with no credentials.
+    Direct,
 }
 
 impl Principal {
@@ -33,6 +52,7 @@ impl Principal {
             Principal::Operator { token } => format!("operator:{token}"),
             Principal::Cli => "cli".to_owned(),
             Principal::User { user, .. } => format!("user:{user}"),
+            Principal::System => "system".to_owned(),
         }
     }
 
@@ -41,15 +61,23 @@ impl Principal {
     pub fn source(&self, address: &str) -> String {
         match self {
             Principal::User {
-                token: Some(token), ..
+                via: Via::Token(token),
+                ..
             } => format!("{address} token:{token}"),
+            Principal::User {
+                via: Via::Session { id, .. },
+                ..
+            } => format!("{address} session:{id}"),
             _ => address.to_owned(),
         }
     }
 
     /// Whether this actor runs the installation.
     pub fn is_operator(&self) -> bool {
-        matches!(self, Principal::Operator { .. } | Principal::Cli)
+        matches!(
+            self,
+            Principal::Operator { .. } | Principal::Cli | Principal::System
+        )
     }
 
     /// The acting user, if a user acts.

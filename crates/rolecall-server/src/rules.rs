@@ -13,12 +13,18 @@
 //! - an organization that has an administrator keeps one;
 //! - organizations are isolated: anything outside what the actor reaches is
 //!   "not found", not "forbidden", so its existence does not leak;
-//! - partner links and Partner RCM access are set by an operator only.
+//! - partner links and Partner RCM access are set by an operator only;
+//! - sensitive actions (granting an administrator permission, changing the
+//!   security policy, issuing tokens) from a console session want a
+//!   password given within the organization's re-authentication window;
+//! - a user manager may not reset the password of someone who holds a
+//!   permission they lack.
 
 use std::collections::BTreeSet;
 
+use crate::accounts::SecurityPolicy;
 use crate::error::ServiceError;
-use crate::principal::Principal;
+use crate::principal::{Principal, Via};
 use crate::service::Live;
 
 /// Either makes a user manager: may manage users and their access.
@@ -35,6 +41,18 @@ pub const GROUP_EDITOR: &[&str] = &["tasking.group.edit"];
 pub const TOKEN_ADMIN: &[&str] = &["rolecall.manage_api_tokens"];
 /// May read the audit log.
 pub const AUDIT_READER: &[&str] = &["rolecall.view_audit"];
+/// May change the organization's security policy.
+pub const SECURITY_ADMIN: &[&str] = &["web.manage_security_policies"];
+/// The permissions that make an administrator: granting any of them is a
+/// sensitive action that wants a recent password.
+pub const ADMIN_PERMISSIONS: &[&str] = &[
+    "emr.edit_users",
+    "web.manage_user_accounts_subscriptions",
+    "web.manage_security_policies",
+    "analytics.management",
+    "rolecall.manage_api_tokens",
+    "rolecall.view_audit",
+];
 /// The role that may grant what it does not hold.
 pub const SYSTEM_ADMIN_ROLE: &str = "web.system_admin";
 /// The access type only an operator assigns ("manually assigned to specific
@@ -49,7 +67,7 @@ pub fn visible_org(live: &Live, principal: &Principal, org: &str) -> Result<(), 
         return Err(not_found());
     }
     match principal {
-        Principal::Operator { .. } | Principal::Cli => Ok(()),
+        Principal::Operator { .. } | Principal::Cli | Principal::System => Ok(()),
         Principal::User {
             user, org: home, ..
         } => {
@@ -253,6 +271,86 @@ pub fn administrators_kept(before: &Live, after: &Live) -> Result<(), ServiceErr
                 "this would leave `{org}` without an administrator (a holder of `{}`)",
                 USER_ADMIN.join("` or `")
             )));
+        }
+    }
+    Ok(())
+}
+
+/// A sensitive action from a console session needs the password given
+/// within the re-authentication window of the session's organization.
+/// API tokens and operators pass: a token's issue was itself such an action.
+pub fn recent_sign_in(live: &Live, principal: &Principal) -> Result<(), ServiceError> {
+    let Principal::User {
+        org,
+        via: Via::Session {
+            authenticated_at, ..
+        },
+        ..
+    } = principal
+    else {
+        return Ok(());
+    };
+    let policy = SecurityPolicy::of(&live.model, org);
+    if rolecall_store::now_ms() - authenticated_at > policy.reauth_ms() {
+        return Err(ServiceError::ReauthenticationRequired {
+            minutes: policy.reauth_minutes,
+        });
+    }
+    Ok(())
+}
+
+/// When the change gives any of `targets` an administrator permission
+/// they did not hold, the actor must have signed in recently.
+pub fn admin_grant_reauthenticated(
+    principal: &Principal,
+    org: &str,
+    targets: &[String],
+    before: &Live,
+    after: &Live,
+) -> Result<(), ServiceError> {
+    let gains_admin = targets.iter().any(|target| {
+        ADMIN_PERMISSIONS.iter().any(|p| {
+            !before.snapshot.check(target, p, org, None).allowed
+                && after.snapshot.check(target, p, org, None).allowed
+        })
+    });
+    if gains_admin {
+        recent_sign_in(before, principal)?;
+    }
+    Ok(())
+}
+
+/// Fails unless the actor holds every permission `target` holds in every
+/// organization `target` belongs to: a user manager may not take over a
+/// more privileged account (by resetting its password, say).
+pub fn not_more_privileged(
+    live: &Live,
+    principal: &Principal,
+    target: &str,
+) -> Result<(), ServiceError> {
+    let Some(actor) = principal.user() else {
+        return Ok(());
+    };
+    let Some(row) = live.model.users.get(target) else {
+        return Err(ServiceError::NotFound(format!("user `{target}`")));
+    };
+    for org in row.memberships.keys() {
+        let mine: BTreeSet<(&str, _)> = live
+            .snapshot
+            .permissions_of(actor, org)
+            .into_iter()
+            .collect();
+        for held in live.snapshot.permissions_of(target, org) {
+            let (permission, scope) = held;
+            let covered = mine.contains(&held)
+                || (scope == rolecall_engine::Scope::Own
+                    && mine.contains(&(permission, rolecall_engine::Scope::All)));
+            if !covered {
+                return Err(ServiceError::Forbidden(format!(
+                    "`{target}` holds `{permission}` in `{org}`, which you do not: only someone \
+                     who holds everything they hold may do this"
+                )));
+            }
         }
     }
     Ok(())

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ServiceError;
 use crate::ops::{check_text, new_id};
-use crate::principal::Principal;
+use crate::principal::{Principal, Via};
 use crate::rules;
 use crate::service::{Change, Live, Service};
 
@@ -47,7 +47,7 @@ pub fn authenticate(live: &Live, token: &str) -> Result<Principal, ServiceError>
         (Some(user), Some(org)) => Ok(Principal::User {
             user: user.clone(),
             org: org.clone(),
-            token: Some(row.id.clone()),
+            via: Via::Token(row.id.clone()),
         }),
         _ => Err(invalid()),
     }

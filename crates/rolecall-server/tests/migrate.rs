@@ -10,6 +10,7 @@ use rolecall_model::Catalog;
 use rolecall_server::ops::migrate::{self, MigrationChange};
 use rolecall_server::ops::orgs::{self, NewOrg};
 use rolecall_server::ops::people::{self, AccessInput, NewEmployee, NewUser};
+use rolecall_server::principal::Via;
 use rolecall_server::{Principal, Service};
 use rolecall_store::{AuditQuery, Store};
 
@@ -238,7 +239,7 @@ async fn only_an_operator_runs_a_migration() {
     let sam = Principal::User {
         user: "sam".to_owned(),
         org: ORG.to_owned(),
-        token: None,
+        via: Via::Direct,
     };
 
     let refused = migrate::analytics_access(&service, &sam, "test", true).await;

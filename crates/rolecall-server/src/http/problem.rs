@@ -37,6 +37,16 @@ impl ServiceError {
                 "Authentication required",
             ),
             ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            ServiceError::ReauthenticationRequired { .. } => (
+                StatusCode::FORBIDDEN,
+                "reauthentication-required",
+                "Password needed again",
+            ),
+            ServiceError::TooManyAttempts { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "Too many attempts",
+            ),
             ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ServiceError::Invalid { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -92,11 +102,19 @@ impl IntoResponse for ServiceError {
             }
             other => other.to_string(),
         };
+        let retry_after = match &self {
+            ServiceError::TooManyAttempts { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
         let errors = match self {
             ServiceError::Invalid { fields } => fields,
             _ => Vec::new(),
         };
-        problem_response(status, kind, title, detail, errors)
+        let mut response = problem_response(status, kind, title, detail, errors);
+        if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds);
+        }
+        response
     }
 }
 

@@ -1,0 +1,1 @@
+//! Temporary passwords, password changes and reset links.

@@ -1,0 +1,1 @@
+//! Roles and grants that end: the sweep that removes them on time.

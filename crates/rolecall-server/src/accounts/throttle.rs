@@ -1,0 +1,1 @@
+//! Throttling failed sign-ins per source address.
