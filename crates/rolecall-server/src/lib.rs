@@ -8,17 +8,22 @@
 //!   admin permissions;
 //! - [`ops`]: every operation, shared by the HTTP API and the command line;
 //! - [`http`]: the axum router under `/v1`, problem+json errors, OpenAPI;
+//! - [`accounts`]: security policies, sign-in and sessions, passwords and
+//!   reset links, MFA, emergency access and time-bound grants;
 //! - [`passwords`]: Argon2id hashing off the runtime, temporary passwords
-//!   and organizations' password policies (not yet wired into the API);
+//!   and password policies;
+//! - [`mfa`]: TOTP second factors and recovery codes;
 //! - [`mail`]: the sender that delivers the email outbox by SMTP (or into a
 //!   folder when no SMTP server is configured);
 //! - [`demo`]: the demo organizations and users of `serve --demo`.
 
+pub mod accounts;
 pub mod demo;
 pub mod error;
 pub mod follow;
 pub mod http;
 pub mod mail;
+pub mod mfa;
 pub mod ops;
 pub mod passwords;
 pub mod principal;

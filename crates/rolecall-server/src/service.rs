@@ -20,7 +20,9 @@ use rolecall_store::{
 };
 use tokio::sync::{watch, Mutex, Notify};
 
+use crate::accounts::throttle::Throttle;
 use crate::error::{FieldError, ServiceError};
+use crate::passwords::Hasher;
 use crate::principal::Principal;
 
 /// One consistent state: the rows, the compiled snapshot, the revision.
@@ -91,9 +93,39 @@ impl<T> Change<T> {
     }
 }
 
+/// How accounts behave in this process.
+#[derive(Clone)]
+pub struct Settings {
+    /// Where people reach the console, for links in emails
+    /// (`https://access.example.com`). Cookies are marked `Secure` when it
+    /// is `https`.
+    pub public_url: String,
+    /// Password hashing.
+    pub hasher: Hasher,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            hasher: Hasher::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The service: shared by the HTTP handlers, the CLI and the follower.
 #[derive(Debug)]
 pub struct Service {
+    settings: Settings,
+    throttle: Throttle,
     store: Store,
     catalog: Arc<Catalog>,
     live: ArcSwap<Live>,
@@ -106,11 +138,22 @@ pub struct Service {
 pub const MAX_REVISION_WAIT: Duration = Duration::from_secs(5);
 
 impl Service {
-    /// Loads the database into a compiled snapshot.
+    /// Loads the database into a compiled snapshot, with default settings.
     pub async fn open(store: Store, catalog: Arc<Catalog>) -> Result<Arc<Service>, ServiceError> {
+        Service::open_with(store, catalog, Settings::default()).await
+    }
+
+    /// Loads the database into a compiled snapshot.
+    pub async fn open_with(
+        store: Store,
+        catalog: Arc<Catalog>,
+        settings: Settings,
+    ) -> Result<Arc<Service>, ServiceError> {
         let live = load(&store, &catalog).await?;
         let (revision, _) = watch::channel(live.revision);
         Ok(Arc::new(Service {
+            settings,
+            throttle: Throttle::default(),
             store,
             catalog,
             live: ArcSwap::from_pointee(live),
@@ -118,6 +161,21 @@ impl Service {
             revision,
             mail: Arc::new(Notify::new()),
         }))
+    }
+
+    /// How accounts behave.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Password hashing, bounded in concurrency.
+    pub fn hasher(&self) -> &Hasher {
+        &self.settings.hasher
+    }
+
+    /// Failed sign-ins per source address.
+    pub fn throttle(&self) -> &Throttle {
+        &self.throttle
     }
 
     /// The catalog decisions are made against.
