@@ -162,7 +162,9 @@ impl AuditField {
             AuditField::At => "at",
             AuditField::Actor => "actor",
             AuditField::Action => "action",
-            AuditField::Org => "org_id",
+            // NULL sorts first on SQLite and last on PostgreSQL: compare
+            // records without an organization as the empty string on both.
+            AuditField::Org => "COALESCE(org_id, '')",
             AuditField::Target => "target",
             AuditField::Source => "source",
             AuditField::Outcome => "outcome",

@@ -7,6 +7,7 @@
 //! - [`signin`]: signing in, sessions and their inactivity limit, signing
 //!   out, re-authentication, throttling;
 //! - [`credentials`]: temporary passwords, password changes and reset links;
+//! - [`second_factor`]: TOTP enrolment, the code at sign-in, removal;
 //! - [`emergency`]: break-the-glass access, bounded in time and audited;
 //! - [`expiry`]: the sweep that ends time-bound roles and grants on time.
 //!
@@ -18,6 +19,7 @@ pub mod credentials;
 pub mod emergency;
 pub mod expiry;
 pub mod policy;
+pub mod second_factor;
 pub mod signin;
 pub mod throttle;
 
@@ -109,4 +111,12 @@ pub async fn set_policy(
         })
         .await?;
     Ok(revision)
+}
+
+/// `bytes` random bytes from the operating system's generator, as hex.
+pub fn random_hex(bytes: usize) -> String {
+    use rand::Rng;
+    let mut buffer = vec![0u8; bytes];
+    rand::rng().fill(buffer.as_mut_slice());
+    buffer.iter().map(|b| format!("{b:02x}")).collect()
 }

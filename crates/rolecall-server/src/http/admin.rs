@@ -113,7 +113,8 @@ pub async fn update_role(
     ))
 }
 
-/// An organization's audit records, newest first.
+/// An organization's audit records: filtered by period, actor, action,
+/// target and outcome, sorted by any field (newest first by default).
 #[utoipa::path(get, path = "/v1/orgs/{org}/audit", params(("org" = String, Path), AuditParams), responses((status = 200, body = AuditPage), (status = 403, body = super::problem::Problem), (status = 404, body = super::problem::Problem), (status = 422, body = super::problem::Problem)), security(("bearer" = [])))]
 pub async fn read_audit(
     State(state): State<AppState>,
@@ -126,5 +127,22 @@ pub async fn read_audit(
         .map_err(|e| super::routes::rejected_param(&e))?;
     Ok(Json(
         audit::read(&state.service, &principal, &org, &params).await?,
+    ))
+}
+
+/// Every audit record, of every organization and of none (a failed sign-in
+/// for an unknown email), with the same filters and order as an
+/// organization's report. Operators only.
+#[utoipa::path(get, path = "/v1/audit", params(("org" = Option<String>, Query, description = "Only records of this organization."), AuditParams), responses((status = 200, body = AuditPage), (status = 403, body = super::problem::Problem), (status = 422, body = super::problem::Problem)), security(("bearer" = [])))]
+pub async fn read_all_audit(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    query: Result<Query<AuditParams>, QueryRejection>,
+) -> Result<Json<AuditPage>, ServiceError> {
+    let params = query
+        .map(|Query(q)| q)
+        .map_err(|e| super::routes::rejected_param(&e))?;
+    Ok(Json(
+        audit::read_all(&state.service, &principal, &params).await?,
     ))
 }

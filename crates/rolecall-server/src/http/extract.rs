@@ -4,16 +4,22 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
+use rolecall_store::SessionRow;
+
+use crate::accounts::signin;
 use crate::error::{FieldError, ServiceError};
 use crate::principal::Principal;
 use crate::tokens;
 
-/// The authenticated principal, from `Authorization: Bearer <token>`.
+/// The authenticated principal: from `Authorization: Bearer <token>`
+/// (host applications), or from the console's session cookie (a fully
+/// signed-in session; a request that changes something must also carry the
+/// session's CSRF token in `X-CSRF-Token`).
 #[derive(Debug, Clone)]
 pub struct Auth(pub Principal);
 
@@ -26,20 +32,22 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| {
-                ServiceError::Unauthenticated(
-                    "send `Authorization: Bearer <token>` (create one with `rolecall init` or \
-                     `rolecall token create`)"
-                        .to_owned(),
-                )
-            })?
-            .to_str()
-            .map_err(|_| {
-                ServiceError::Unauthenticated("the Authorization header is not text".to_owned())
-            })?;
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            if cookie(parts, signin::COOKIE).is_some() {
+                let SessionAuth(session) =
+                    <SessionAuth as FromRequestParts<AppState>>::from_request_parts(parts, &state)
+                        .await?;
+                return signin::principal_of(&session).map(Auth);
+            }
+            return Err(ServiceError::Unauthenticated(
+                "send `Authorization: Bearer <token>` (create one with `rolecall init` or \
+                 `rolecall token create`), or sign in (POST /v1/sign-in)"
+                    .to_owned(),
+            ));
+        };
+        let header = header.to_str().map_err(|_| {
+            ServiceError::Unauthenticated("the Authorization header is not text".to_owned())
+        })?;
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
@@ -49,6 +57,52 @@ where
             .trim();
         let live = state.service.live();
         tokens::authenticate(&live, token).map(Auth)
+    }
+}
+
+/// The value of one cookie of the request.
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim())
+}
+
+/// The console session the cookie names, in whatever stage of signing in
+/// it is (for the account endpoints: changing the password, MFA).
+#[derive(Debug, Clone)]
+pub struct SessionAuth(pub SessionRow);
+
+impl<S> FromRequestParts<S> for SessionAuth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let secret = cookie(parts, signin::COOKIE)
+            .ok_or_else(|| {
+                ServiceError::Unauthenticated("sign in first (POST /v1/sign-in)".to_owned())
+            })?
+            .to_owned();
+        let Source(address) = Source::from_request_parts(parts, &state)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let csrf = parts
+            .headers
+            .get(signin::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok());
+        let changes = !signin::is_safe_method(&parts.method);
+        signin::session_from_cookie(&state.service, &secret, &address, csrf, changes)
+            .await
+            .map(SessionAuth)
     }
 }
 

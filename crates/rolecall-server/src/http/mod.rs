@@ -1,6 +1,7 @@
 //! The HTTP API: JSON under `/v1`, errors as problem+json, the OpenAPI
 //! document at `/v1/openapi.json`, health and Prometheus metrics.
 
+pub mod account;
 pub mod admin;
 pub mod extract;
 pub mod metrics;
@@ -77,6 +78,32 @@ pub fn router(service: Arc<Service>) -> Router {
         )
         .route("/orgs/{org}/roles/{role}", put(admin::update_role))
         .route("/orgs/{org}/audit", get(admin::read_audit))
+        .route("/audit", get(admin::read_all_audit))
+        .route(
+            "/orgs/{org}/security-policy",
+            get(account::get_policy).put(account::set_policy),
+        )
+        .route(
+            "/orgs/{org}/users/{user}/invitation",
+            post(account::send_invitation),
+        )
+        .route(
+            "/orgs/{org}/users/{user}/password-reset",
+            post(account::admin_reset),
+        )
+        .route("/sign-in", post(account::sign_in))
+        .route("/sign-in/mfa", post(account::sign_in_mfa))
+        .route("/sign-out", post(account::sign_out))
+        .route("/session", get(account::session))
+        .route("/session/reauthenticate", post(account::reauthenticate))
+        .route("/account/password", post(account::change_password))
+        .route(
+            "/account/mfa",
+            post(account::enroll_mfa).delete(account::remove_mfa),
+        )
+        .route("/account/mfa/confirm", post(account::confirm_mfa))
+        .route("/password-reset", post(account::request_reset))
+        .route("/password-reset/complete", post(account::complete_reset))
         .route("/tokens", post(routes::create_token));
     Router::new()
         .nest("/v1", v1)

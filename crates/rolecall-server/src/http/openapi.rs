@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, routes};
+use super::{account, admin, routes};
 
 /// Registers the bearer token scheme.
 struct Bearer;
@@ -56,6 +56,22 @@ impl Modify for Bearer {
         admin::create_role,
         admin::update_role,
         admin::read_audit,
+        admin::read_all_audit,
+        account::sign_in,
+        account::sign_in_mfa,
+        account::session,
+        account::sign_out,
+        account::reauthenticate,
+        account::change_password,
+        account::enroll_mfa,
+        account::confirm_mfa,
+        account::remove_mfa,
+        account::request_reset,
+        account::complete_reset,
+        account::send_invitation,
+        account::admin_reset,
+        account::get_policy,
+        account::set_policy,
     ),
     components(schemas(super::problem::Problem, crate::error::FieldError)),
     modifiers(&Bearer)
