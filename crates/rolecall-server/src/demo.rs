@@ -9,9 +9,11 @@
 
 use rolecall_model::world::Status;
 
+use crate::accounts::credentials;
 use crate::error::ServiceError;
 use crate::ops::orgs::{self, Manages, NewOrg};
 use crate::ops::people::{self, AccessInput, NewEmployee, NewUser, StatusInput};
+use crate::passwords::Password;
 use crate::principal::Principal;
 use crate::service::{Live, Service};
 use crate::tokens::{self, CreatedToken, NewToken};
@@ -221,6 +223,11 @@ pub struct Demo {
     /// A new token acting as [`ADMIN`] in [`ADMIN_ORG`]; its secret is
     /// shown this once.
     pub admin_token: CreatedToken,
+    /// [`ADMIN`]'s email, to sign in with.
+    pub admin_email: String,
+    /// A temporary password for [`ADMIN`], shown this once: it works once,
+    /// to choose a password of their own.
+    pub admin_password: Password,
 }
 
 /// What a database holds, as far as the demo is concerned.
@@ -290,6 +297,7 @@ async fn add_person(
         scheduler_type: person.scheduler.map(|(t, _)| t.to_owned()),
         scheduler_level: person.scheduler.and_then(|(_, l)| l).map(str::to_owned),
         tasking_access: person.tasking_access.map(str::to_owned),
+        expires: None,
     };
     let user = NewUser::new(Some(person.id.to_owned()), employee.id, access);
     people::create_user(service, cli, SOURCE, person.org, user).await?;
@@ -312,7 +320,20 @@ pub async fn resume(service: &Service) -> Result<Demo, ServiceError> {
         expires_in_days: None,
     };
     let admin_token = tokens::create_user_token(service, &Principal::Cli, SOURCE, input).await?;
+    let admin_password =
+        credentials::issue_temporary_to_operator(service, &Principal::Cli, SOURCE, ADMIN).await?;
+    let admin_email = {
+        let live = service.live();
+        live.model
+            .users
+            .get(ADMIN)
+            .and_then(|u| live.model.user_email(u))
+            .unwrap_or_default()
+            .to_owned()
+    };
     Ok(Demo {
+        admin_email,
+        admin_password,
         orgs: ORGS.iter().map(|o| (o.id, o.description)).collect(),
         users: PEOPLE.iter().map(|p| (p.id, p.description)).collect(),
         admin_token,

@@ -321,8 +321,9 @@ pub fn admin_grant_reauthenticated(
 }
 
 /// Fails unless the actor holds every permission `target` holds in every
-/// organization `target` belongs to: a user manager may not take over a
-/// more privileged account (by resetting its password, say).
+/// organization `target` belongs to (or is a system admin there, who may
+/// grant anything): a user manager may not take over a more privileged
+/// account (by resetting its password, say).
 pub fn not_more_privileged(
     live: &Live,
     principal: &Principal,
@@ -335,6 +336,10 @@ pub fn not_more_privileged(
         return Err(ServiceError::NotFound(format!("user `{target}`")));
     };
     for org in row.memberships.keys() {
+        // A system admin may grant anything there, so holds "more" already.
+        if grants_anything(live, principal, org) {
+            continue;
+        }
         let mine: BTreeSet<(&str, _)> = live
             .snapshot
             .permissions_of(actor, org)

@@ -209,6 +209,12 @@ impl Service {
         *self.revision.borrow()
     }
 
+    /// Follows the revision this process has applied: background tasks (the
+    /// expiry sweep) wake when the state changes.
+    pub fn subscribe_revision(&self) -> watch::Receiver<i64> {
+        self.revision.subscribe()
+    }
+
     /// Waits until this process has applied `revision`, for at most
     /// [`MAX_REVISION_WAIT`].
     pub async fn wait_for(&self, revision: Option<i64>) -> Result<(), ServiceError> {
@@ -399,14 +405,17 @@ async fn load(store: &Store, catalog: &Arc<Catalog>) -> Result<Live, ServiceErro
 /// Validates the model as a world and compiles it, for the current time
 /// (roles and grants that have ended are left out).
 pub fn compile(catalog: &Arc<Catalog>, model: Model, revision: i64) -> Result<Live, ServiceError> {
-    let world = World::build(catalog, &model.world_spec(now_ms()), Defaults::AlreadyApplied).map_err(
-        |problems| ServiceError::Invalid {
-            fields: problems
-                .into_iter()
-                .map(|p| FieldError::new(p.path.to_string(), p.message))
-                .collect(),
-        },
-    )?;
+    let world = World::build(
+        catalog,
+        &model.world_spec(now_ms()),
+        Defaults::AlreadyApplied,
+    )
+    .map_err(|problems| ServiceError::Invalid {
+        fields: problems
+            .into_iter()
+            .map(|p| FieldError::new(p.path.to_string(), p.message))
+            .collect(),
+    })?;
     let snapshot = Snapshot::build(Arc::clone(catalog), world);
     Ok(Live {
         model,

@@ -2,6 +2,7 @@
 //! stored; the token itself is shown once, when it is created.
 
 use rand::Rng;
+use rolecall_model::world::Status;
 use rolecall_store::{now_ms, AuditEntry, Put, TokenRow};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -44,6 +45,15 @@ pub fn authenticate(live: &Live, token: &str) -> Result<Principal, ServiceError>
         });
     }
     match (&row.user, &row.org) {
+        (Some(user), Some(org))
+            if !live.model.users.get(user).is_some_and(|u| {
+                u.status != Status::Disabled && u.memberships.contains_key(org)
+            }) =>
+        {
+            Err(ServiceError::Unauthenticated(
+                "the token's user is disabled or no longer a member of its organization".to_owned(),
+            ))
+        }
         (Some(user), Some(org)) => Ok(Principal::User {
             user: user.clone(),
             org: org.clone(),
@@ -174,6 +184,7 @@ pub async fn create_user_token(
     let (revision, ()) = service
         .write(principal, source, |live| {
             rules::require(live, principal, org, rules::TOKEN_ADMIN)?;
+            rules::recent_sign_in(live, principal)?;
             if !live.model.users.contains_key(user) || !live.snapshot.reaches(user, org) {
                 return Err(ServiceError::invalid(
                     "user",

@@ -38,7 +38,9 @@ impl Outcome {
         match text {
             "success" => Ok(Outcome::Success),
             "failure" => Ok(Outcome::Failure),
-            other => Err(crate::StoreError::Corrupt(format!("audit outcome `{other}`"))),
+            other => Err(crate::StoreError::Corrupt(format!(
+                "audit outcome `{other}`"
+            ))),
         }
     }
 

@@ -19,8 +19,7 @@ pub mod store;
 pub use accounts::{AccountWrite, CredentialRow, ResetTokenRow, SessionRow, Stage};
 pub use audit::{AuditEntry, AuditRecord, ChainProblem, Outcome};
 pub use model::{
-    Access, CustomRoleRow, EmployeeRow, GroupRow, Model, OrgRow, PolicyRow, Put, TokenRow,
-    UserRow,
+    Access, CustomRoleRow, EmployeeRow, GroupRow, Model, OrgRow, PolicyRow, Put, TokenRow, UserRow,
 };
 pub use outbox::{OutgoingEmail, QueuedEmail};
 pub use store::{

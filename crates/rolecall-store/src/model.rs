@@ -78,7 +78,11 @@ impl Access {
 
     /// The earliest end still ahead of `now`, if any.
     pub fn next_expiry(&self, now: i64) -> Option<i64> {
-        self.expires.values().copied().filter(|&end| end > now).min()
+        self.expires
+            .values()
+            .copied()
+            .filter(|&end| end > now)
+            .min()
     }
 
     /// The membership as stored, time-bound items included.

@@ -188,11 +188,15 @@ impl Store {
 
     /// Records that the message was delivered at `at`.
     pub async fn mark_sent(&self, id: &str, at: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET sent_at = $1, last_error = NULL WHERE id = $2")
-            .bind(at)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
+        // The body may hold a temporary password or a reset link: once
+        // delivered it is not kept.
+        sqlx::query(
+            "UPDATE outbox SET sent_at = $1, last_error = NULL, body_text = '' WHERE id = $2",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 

@@ -221,7 +221,10 @@ pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &str,
+) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
@@ -488,8 +491,12 @@ impl Store {
         source: &str,
         batch: Batch<'_>,
     ) -> Result<Committed, StoreError> {
-        debug_assert!(batch.puts.is_empty(), "model rows need a revision: commit them");
-        self.write(None, actor, source, Batch { puts: &[], ..batch }).await
+        debug_assert!(
+            batch.puts.is_empty(),
+            "model rows need a revision: commit them"
+        );
+        self.write(None, actor, source, Batch { puts: &[], ..batch })
+            .await
     }
 
     async fn write(
@@ -623,10 +630,7 @@ impl Store {
              AND ($9 IS NULL OR outcome = $9) \
              ORDER BY {order} LIMIT $10 OFFSET $11"
         );
-        let prefix = query
-            .action
-            .as_ref()
-            .map(|a| format!("{a}."));
+        let prefix = query.action.as_ref().map(|a| format!("{a}."));
         let rows = sqlx::query(&sql)
             .bind(&query.org)
             .bind(query.since)

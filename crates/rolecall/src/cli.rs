@@ -56,6 +56,11 @@ pub enum Command {
         /// print their ids and a token to try the API with.
         #[arg(long)]
         demo: bool,
+        /// Where people reach rolecall, for the links in emails (reset
+        /// links, sign-in); session cookies are `Secure` when it is https.
+        /// Default: `http://` and the listen address.
+        #[arg(long, env = "ROLECALL_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Ask the database's current state: may USER do PERMISSION in ORG?
     Check {

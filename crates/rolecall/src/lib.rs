@@ -39,9 +39,12 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             command: CatalogCommand::Validate { file },
         } => commands::catalog::validate(&file, out, err),
         Command::Init { db, json } => commands::init::run(&db.url, json, out, err),
-        Command::Serve { db, listen, demo } => {
-            commands::serve::run(&db.url, &listen, demo, out, err)
-        }
+        Command::Serve {
+            db,
+            listen,
+            demo,
+            public_url,
+        } => commands::serve::run(&db.url, &listen, demo, public_url.as_deref(), out, err),
         Command::Check {
             db,
             user,

@@ -116,14 +116,15 @@ fn policy_problems(
         email: model.user_email(user),
         name: Some(&name),
     };
-    policy.password.check(password, &context).map_err(|problems| {
-        ServiceError::Invalid {
+    policy
+        .password
+        .check(password, &context)
+        .map_err(|problems| ServiceError::Invalid {
             fields: problems
                 .into_iter()
                 .map(|p| FieldError::new(field, p.to_string()))
                 .collect(),
-        }
-    })
+        })
 }
 
 /// The credential with `password` set as the user's own: checked against
@@ -217,23 +218,27 @@ async fn store_password(
     // The plan is re-run if another replica wrote first; the audit and
     // account writes do not depend on the state.
     service
-        .write(&principal, source.split(' ').next().unwrap_or(source), |live| {
-            let mut row = live
-                .model
-                .users
-                .get(&id)
-                .cloned()
-                .ok_or_else(|| ServiceError::NotFound(format!("user `{id}`")))?;
-            let puts = if row.status == Status::Invited {
-                row.status = Status::Active;
-                vec![Put::User(row)]
-            } else {
-                Vec::new()
-            };
-            let mut change = Change::new(puts, audit.clone(), ());
-            change.accounts.clone_from(&accounts);
-            Ok(change)
-        })
+        .write(
+            &principal,
+            source.split(' ').next().unwrap_or(source),
+            |live| {
+                let mut row = live
+                    .model
+                    .users
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| ServiceError::NotFound(format!("user `{id}`")))?;
+                let puts = if row.status == Status::Invited {
+                    row.status = Status::Active;
+                    vec![Put::User(row)]
+                } else {
+                    Vec::new()
+                };
+                let mut change = Change::new(puts, audit.clone(), ());
+                change.accounts.clone_from(&accounts);
+                Ok(change)
+            },
+        )
         .await?;
     Ok(())
 }
@@ -273,9 +278,9 @@ pub async fn change_password(
     let credential = service.store().credential(&user.id).await?;
     if session.stage != Stage::ChangePassword {
         if session.stage != Stage::Active {
-            return Err(signin::principal_of(session).err().unwrap_or_else(|| {
-                ServiceError::Forbidden("finish signing in first".to_owned())
-            }));
+            return Err(signin::principal_of(session)
+                .err()
+                .unwrap_or_else(|| ServiceError::Forbidden("finish signing in first".to_owned())));
         }
         let Some(current) = &input.current_password else {
             return Err(ServiceError::invalid(
@@ -296,6 +301,7 @@ pub async fn change_password(
             let refused = signin::fail_password(
                 service,
                 address,
+                true,
                 &user.id,
                 Some(&session.org),
                 credential.as_ref(),
@@ -311,11 +317,15 @@ pub async fn change_password(
             });
         }
     }
-    let has_mfa = credential
-        .as_ref()
-        .is_some_and(|c| c.totp_secret.is_some());
-    let credential =
-        with_new_password(service, &user, credential, &input.new_password, "new_password").await?;
+    let has_mfa = credential.as_ref().is_some_and(|c| c.totp_secret.is_some());
+    let credential = with_new_password(
+        service,
+        &user,
+        credential,
+        &input.new_password,
+        "new_password",
+    )
+    .await?;
     let policy = SecurityPolicy::of_user(&service.live().model, &user.id);
     let mut next = session.clone();
     next.stage = match session.stage {
@@ -399,7 +409,9 @@ pub async fn send_invitation(
                 action: "user.invitation.send".to_owned(),
                 org: Some(org.to_owned()),
                 target: format!("user:{user}"),
-                after: Some(serde_json::json!({ "to": email, "expires_at": rfc3339(temporary.expires_at) })),
+                after: Some(
+                    serde_json::json!({ "to": email, "expires_at": rfc3339(temporary.expires_at) }),
+                ),
                 ..Default::default()
             }],
             vec![AccountWrite::Credential(temporary.credential)],
@@ -600,8 +612,14 @@ pub async fn complete_reset(
         .cloned()
         .ok_or_else(invalid)?;
     let credential = service.store().credential(&user.id).await?;
-    let credential =
-        with_new_password(service, &user, credential, &input.new_password, "new_password").await?;
+    let credential = with_new_password(
+        service,
+        &user,
+        credential,
+        &input.new_password,
+        "new_password",
+    )
+    .await?;
     let actor = format!("user:{}", user.id);
     let org = service
         .live()
@@ -633,4 +651,38 @@ pub async fn complete_reset(
         Err(ServiceError::Store(rolecall_store::StoreError::Conflict(_))) => Err(invalid()),
         other => other,
     }
+}
+
+/// Issues a temporary password and returns it instead of emailing it: for
+/// operators (the command line, the demo), who hand it over themselves.
+pub async fn issue_temporary_to_operator(
+    service: &Service,
+    principal: &Principal,
+    source: &str,
+    user: &str,
+) -> Result<Password, ServiceError> {
+    rules::require_operator(principal, "issuing a temporary password to show")?;
+    let policy = SecurityPolicy::of_user(&service.live().model, user);
+    if !service.live().model.users.contains_key(user) {
+        return Err(ServiceError::NotFound(format!("user `{user}`")));
+    }
+    let previous = service.store().credential(user).await?;
+    let temporary = Temporary::new(service, user, previous, policy.temporary_password_ms()).await?;
+    let actor = principal.actor();
+    service
+        .record(
+            &actor,
+            &principal.source(source),
+            vec![AuditEntry {
+                actor: actor.clone(),
+                action: "user.temporary_password.issue".to_owned(),
+                target: format!("user:{user}"),
+                after: Some(serde_json::json!({ "expires_at": rfc3339(temporary.expires_at) })),
+                ..Default::default()
+            }],
+            vec![AccountWrite::Credential(temporary.credential)],
+            Vec::new(),
+        )
+        .await?;
+    Ok(temporary.password)
 }

@@ -107,7 +107,12 @@ impl SecurityPolicy {
                 ));
             }
         };
-        range("session_timeout_minutes", self.session_timeout_minutes, 1, 1440);
+        range(
+            "session_timeout_minutes",
+            self.session_timeout_minutes,
+            1,
+            1440,
+        );
         range("lockout_threshold", self.lockout_threshold, 3, 20);
         range("lockout_minutes", self.lockout_minutes, 1, 1440);
         range("reauth_minutes", self.reauth_minutes, 1, 60);

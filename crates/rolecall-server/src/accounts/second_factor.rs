@@ -128,7 +128,9 @@ pub async fn confirm(
     let now = now_ms();
     check_throttle(service, address, now)?;
     if !matches!(session.stage, Stage::Active | Stage::MfaEnroll) {
-        return Err(ServiceError::Forbidden("finish signing in first".to_owned()));
+        return Err(ServiceError::Forbidden(
+            "finish signing in first".to_owned(),
+        ));
     }
     let mut credential = service
         .store()
@@ -203,7 +205,9 @@ pub async fn verify(
     }
     let credential = service.store().credential(&session.user).await?;
     let Some(mut credential) = credential.filter(|c| c.totp_secret.is_some()) else {
-        return Err(ServiceError::Conflict("no second factor is enrolled".to_owned()));
+        return Err(ServiceError::Conflict(
+            "no second factor is enrolled".to_owned(),
+        ));
     };
     let secret = TotpSecret::from_base32(credential.totp_secret.as_deref().unwrap_or_default())
         .map_err(code_error)?;
@@ -234,6 +238,7 @@ pub async fn verify(
         let refused = signin::fail_password(
             service,
             address,
+            true,
             &session.user,
             Some(&session.org),
             Some(&credential),
@@ -296,7 +301,9 @@ pub async fn remove(
     }
     let credential = service.store().credential(&session.user).await?;
     let Some(mut credential) = credential.filter(|c| c.totp_secret.is_some()) else {
-        return Err(ServiceError::Conflict("no second factor is enrolled".to_owned()));
+        return Err(ServiceError::Conflict(
+            "no second factor is enrolled".to_owned(),
+        ));
     };
     let right = match &credential.password_hash {
         Some(hash) => match service.hasher().verify(password, hash).await {
@@ -310,6 +317,7 @@ pub async fn remove(
         let refused = signin::fail_password(
             service,
             address,
+            true,
             &session.user,
             Some(&session.org),
             Some(&credential),

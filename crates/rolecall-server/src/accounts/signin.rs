@@ -251,11 +251,14 @@ fn count_failure(
 }
 
 /// A failed password (or second factor) for a known account: counted, and
-/// the account locked at the policy's threshold. Returns the error to
-/// answer with.
+/// the account locked at the policy's threshold. `in_session` when the
+/// user is already signed in (the record then names them as the actor).
+/// Returns the error to answer with.
+#[allow(clippy::too_many_arguments)]
 pub async fn fail_password(
     service: &Service,
     address: &str,
+    in_session: bool,
     user: &str,
     org: Option<&str>,
     credential: Option<&CredentialRow>,
@@ -265,8 +268,16 @@ pub async fn fail_password(
     let now = now_ms();
     let policy = SecurityPolicy::of_user(&service.live().model, user);
     let count = credential.map_or(0, |c| c.failed_count) + 1;
-    let lock_until = (count >= i64::from(policy.lockout_threshold)).then(|| now + policy.lockout_ms());
-    let mut audit = vec![failure(action, org, format!("user:{user}"), reason)];
+    let lock_until =
+        (count >= i64::from(policy.lockout_threshold)).then(|| now + policy.lockout_ms());
+    let actor = if in_session {
+        format!("user:{user}")
+    } else {
+        "anonymous".to_owned()
+    };
+    let mut first = failure(action, org, format!("user:{user}"), reason);
+    first.actor.clone_from(&actor);
+    let mut audit = vec![first];
     if let Some(until) = lock_until {
         audit.push(AuditEntry {
             actor: "system".to_owned(),
@@ -291,7 +302,7 @@ pub async fn fail_password(
         Vec::new()
     };
     service
-        .record("anonymous", address, audit, accounts, Vec::new())
+        .record(&actor, address, audit, accounts, Vec::new())
         .await?;
     Ok(match lock_until {
         Some(until) => locked(until, now),
@@ -356,6 +367,7 @@ pub async fn sign_in(
         return Err(fail_password(
             service,
             address,
+            false,
             &user.id,
             audit_org,
             credential.as_ref(),
@@ -370,6 +382,7 @@ pub async fn sign_in(
             return Err(fail_password(
                 service,
                 address,
+                false,
                 &user.id,
                 audit_org,
                 credential.as_ref(),
@@ -515,8 +528,7 @@ pub fn is_safe_method(method: &axum::http::Method) -> bool {
 /// Compares two strings in time that depends only on their lengths.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -533,7 +545,11 @@ pub async fn session_from_cookie(
     changes_something: bool,
 ) -> Result<SessionRow, ServiceError> {
     let now = now_ms();
-    let Some(mut session) = service.store().session_by_secret(&hash_secret(secret)).await? else {
+    let Some(mut session) = service
+        .store()
+        .session_by_secret(&hash_secret(secret))
+        .await?
+    else {
         return Err(ServiceError::Unauthenticated(
             "the session is not valid: sign in again".to_owned(),
         ));
@@ -544,9 +560,7 @@ pub async fn session_from_cookie(
             Some("sign_out") => "by signing out",
             Some("disabled") => "because the account was disabled",
             Some("membership_removed") => "because the account lost its access",
-            Some("password_changed") | Some("password_reset") => {
-                "because the password was changed"
-            }
+            Some("password_changed") | Some("password_reset") => "because the password was changed",
             _ => "",
         };
         return Err(ServiceError::Unauthenticated(format!(
@@ -554,11 +568,10 @@ pub async fn session_from_cookie(
         )));
     }
     let live = service.live();
-    let allowed = live
-        .model
-        .users
-        .get(&session.user)
-        .is_some_and(|u| u.status != Status::Disabled && u.memberships.contains_key(&session.org));
+    let allowed =
+        live.model.users.get(&session.user).is_some_and(|u| {
+            u.status != Status::Disabled && u.memberships.contains_key(&session.org)
+        });
     if !allowed {
         end_session(service, &session, address, "membership_removed", "system").await?;
         return Err(ServiceError::Unauthenticated(
@@ -682,16 +695,24 @@ pub async fn reauthenticate(
         }
     };
     if !right {
-        return Err(fail_password(
+        let refused = fail_password(
             service,
             address,
+            true,
             &session.user,
             Some(&session.org),
             credential.as_ref(),
             "session.reauthenticate",
             "wrong password",
         )
-        .await?);
+        .await?;
+        // Still signed in: a wrong password here is a wrong field.
+        return Err(match refused {
+            ServiceError::Unauthenticated(_) => {
+                ServiceError::invalid("password", "the password is wrong")
+            }
+            locked => locked,
+        });
     }
     let mut next = session.clone();
     next.authenticated_at = now;

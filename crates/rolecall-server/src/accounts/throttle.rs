@@ -108,7 +108,15 @@ mod tests {
         assert!(!throttle.fail("a", 100));
         assert!(throttle.fail("a", 200));
         assert_eq!(throttle.blocked_for("a", 300), Some(700));
-        assert_eq!(throttle.blocked_for("b", 300), None, "other addresses are not blocked");
-        assert_eq!(throttle.blocked_for("a", 1001), None, "the first failure left the window");
+        assert_eq!(
+            throttle.blocked_for("b", 300),
+            None,
+            "other addresses are not blocked"
+        );
+        assert_eq!(
+            throttle.blocked_for("a", 1001),
+            None,
+            "the first failure left the window"
+        );
     }
 }

@@ -20,12 +20,11 @@ use crate::ops::Updated;
 /// The `Set-Cookie` value for a session: HttpOnly, SameSite=Strict, and
 /// Secure when people reach the console over HTTPS.
 fn session_cookie(state: &AppState, secret: &str, max_age_zero: bool) -> Option<HeaderValue> {
-    let secure = state
-        .service
-        .settings()
-        .public_url
-        .starts_with("https://");
-    let mut value = format!("{}={secret}; Path=/; HttpOnly; SameSite=Strict", signin::COOKIE);
+    let secure = state.service.settings().public_url.starts_with("https://");
+    let mut value = format!(
+        "{}={secret}; Path=/; HttpOnly; SameSite=Strict",
+        signin::COOKIE
+    );
     if secure {
         value.push_str("; Secure");
     }
@@ -260,7 +259,11 @@ pub async fn get_policy(
     Auth(principal): Auth,
     Path(org): Path<String>,
 ) -> Result<Json<SecurityPolicy>, ServiceError> {
-    Ok(Json(accounts::get_policy(&state.service, &principal, &org)?))
+    Ok(Json(accounts::get_policy(
+        &state.service,
+        &principal,
+        &org,
+    )?))
 }
 
 /// Replace an organization's security policy

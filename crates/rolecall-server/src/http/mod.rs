@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod emergency;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
@@ -49,6 +50,10 @@ pub fn router(service: Arc<Service>) -> Router {
             "/orgs/{org}/users",
             post(routes::create_user).get(routes::list_users),
         )
+        .route(
+            "/orgs/{org}/employees/{employee}",
+            put(routes::update_employee),
+        )
         .route("/orgs/{org}/users/bulk-access", post(routes::bulk_access))
         .route("/orgs/{org}/users/{user}", get(routes::get_user))
         .route(
@@ -90,6 +95,14 @@ pub fn router(service: Arc<Service>) -> Router {
         .route(
             "/orgs/{org}/users/{user}/password-reset",
             post(account::admin_reset),
+        )
+        .route(
+            "/orgs/{org}/emergency-access",
+            post(emergency::start).get(emergency::list),
+        )
+        .route(
+            "/orgs/{org}/emergency-access/{seq}/review",
+            post(emergency::review),
         )
         .route("/sign-in", post(account::sign_in))
         .route("/sign-in/mfa", post(account::sign_in_mfa))

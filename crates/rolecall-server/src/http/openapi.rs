@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, admin, routes};
+use super::{account, admin, emergency, routes};
 
 /// Registers the bearer token scheme.
 struct Bearer;
@@ -39,6 +39,7 @@ impl Modify for Bearer {
         routes::set_manages,
         routes::create_employee,
         routes::list_employees,
+        routes::update_employee,
         routes::create_user,
         routes::list_users,
         routes::get_user,
@@ -72,6 +73,9 @@ impl Modify for Bearer {
         account::admin_reset,
         account::get_policy,
         account::set_policy,
+        emergency::start,
+        emergency::list,
+        emergency::review,
     ),
     components(schemas(super::problem::Problem, crate::error::FieldError)),
     modifiers(&Bearer)

@@ -111,7 +111,8 @@ impl IntoResponse for ServiceError {
             _ => Vec::new(),
         };
         let mut response = problem_response(status, kind, title, detail, errors);
-        if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+        {
             response.headers_mut().insert(header::RETRY_AFTER, seconds);
         }
         response

@@ -218,6 +218,21 @@ pub async fn create_employee(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+/// Changes an employee's profile (name, email); the user's email follows.
+#[utoipa::path(put, path = "/v1/orgs/{org}/employees/{employee}", params(("org" = String, Path), ("employee" = String, Path)), request_body = people::EmployeeUpdate, responses((status = 200, body = crate::ops::Updated), (status = 409, body = super::problem::Problem), (status = 422, body = super::problem::Problem)), security(("bearer" = [])))]
+pub async fn update_employee(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Source(source): Source,
+    Path((org, employee)): Path<(String, String)>,
+    Body(input): Body<people::EmployeeUpdate>,
+) -> Result<Json<crate::ops::Updated>, ServiceError> {
+    Ok(Json(
+        people::update_employee(&state.service, &principal, &source, &org, &employee, input)
+            .await?,
+    ))
+}
+
 /// An organization's employees.
 #[utoipa::path(get, path = "/v1/orgs/{org}/employees", params(("org" = String, Path), ReadParams), responses((status = 200, body = [EmployeeView])), security(("bearer" = [])))]
 pub async fn list_employees(

@@ -1,11 +1,15 @@
 //! Changing users' access: one user with optimistic concurrency (`If-Match`),
 //! or many at once, all-or-nothing ("update 5 or more user roles at once").
 
+use std::collections::BTreeMap;
+
 use rolecall_model::defaults;
-use rolecall_store::{Access, AuditEntry, Put};
+use rolecall_store::{now_ms, Access, AuditEntry, Put};
 use serde::Deserialize;
 
-use super::people::{check_analytics, check_partner_access, find_user, user_view, AccessInput};
+use super::people::{
+    check_analytics, check_partner_access, find_user, user_view, AccessInput, AccessView,
+};
 use super::{access_of, etag_of, validate_membership, Updated};
 use crate::error::ServiceError;
 use crate::principal::Principal;
@@ -46,7 +50,8 @@ fn plan_one(
         // the grants, as when Analytics Access is first granted.
         defaults::apply_default_roles(catalog, live.snapshot.world(), &mut membership);
     }
-    let after: Access = access_of(catalog, live, &membership);
+    let mut after: Access = access_of(catalog, live, &membership);
+    after.expires = input.expiries(&before, &after, prefix, now_ms())?;
     let added: Vec<&String> = after
         .roles
         .iter()
@@ -60,8 +65,8 @@ fn plan_one(
         action: "user.access.update".to_owned(),
         org: Some(org.to_owned()),
         target: format!("user:{user}"),
-        before: Some(serde_json::json!(before)),
-        after: Some(serde_json::json!(after)),
+        before: Some(serde_json::json!(AccessView::of(&before))),
+        after: Some(serde_json::json!(AccessView::of(&after))),
         ..Default::default()
     };
     Ok((Put::User(next), entry))
@@ -112,7 +117,11 @@ fn guarded(
     let org = org.to_owned();
     Change::new(puts, audit, ())
         .guard(rules::administrators_kept)
-        .guard(move |before, after| rules::no_escalation(&principal, &org, &targets, before, after))
+        .guard(move |before, after| {
+            rules::no_escalation(&principal, &org, &targets, before, after)?;
+            // Granting an administrator permission is a sensitive action.
+            rules::admin_grant_reauthenticated(&principal, &org, &targets, before, after)
+        })
 }
 
 /// One user's change in a bulk update.
@@ -144,6 +153,11 @@ pub struct BulkItem {
     /// Tasking access type: `standard` (or `partner_rcm`, operators only).
     #[serde(default)]
     pub tasking_access: Option<String>,
+    /// When roles and grants end: a role id or grant, as written in `roles`
+    /// or `grants`, to an RFC 3339 time in the future; replaces every end
+    /// time when given.
+    #[serde(default)]
+    pub expires: Option<BTreeMap<String, String>>,
 }
 
 impl BulkItem {
@@ -156,6 +170,7 @@ impl BulkItem {
             scheduler_type: self.scheduler_type.clone(),
             scheduler_level: self.scheduler_level.clone(),
             tasking_access: self.tasking_access.clone(),
+            expires: self.expires.clone(),
         }
     }
 }

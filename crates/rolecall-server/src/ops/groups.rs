@@ -213,7 +213,11 @@ fn guarded<T>(principal: &Principal, row: GroupRow, audit: AuditEntry, value: T)
     let targets = row.members.clone();
     Change::new(vec![Put::Group(row)], vec![audit], value)
         .guard(rules::administrators_kept)
-        .guard(move |before, after| rules::no_escalation(&principal, &org, &targets, before, after))
+        .guard(move |before, after| {
+            rules::no_escalation(&principal, &org, &targets, before, after)?;
+            // Granting an administrator permission is a sensitive action.
+            rules::admin_grant_reauthenticated(&principal, &org, &targets, before, after)
+        })
 }
 
 /// Creates a group. Needs `tasking.group.create` in `org`.

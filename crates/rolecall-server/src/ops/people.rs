@@ -6,11 +6,15 @@ use std::collections::BTreeMap;
 
 use rolecall_model::defaults;
 use rolecall_model::world::{MembershipSpec, Status};
-use rolecall_store::{now_ms, Access, AuditEntry, EmployeeRow, Put, UserRow};
+use rolecall_store::{now_ms, Access, AccountWrite, AuditEntry, EmployeeRow, Put, UserRow};
 use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 use super::{access_of, check_id, check_text, new_id, validate_membership, Created};
-use crate::error::ServiceError;
+use crate::accounts::credentials::Temporary;
+use crate::accounts::{signin, SecurityPolicy};
+use crate::error::{FieldError, ServiceError};
 use crate::principal::Principal;
 use crate::rules;
 use crate::service::{Change, Live, Service};
@@ -129,6 +133,98 @@ pub async fn create_employee(
     Ok(Created { id, revision })
 }
 
+/// `PUT /v1/orgs/{org}/employees/{employee}`: the fields to change.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmployeeUpdate {
+    /// Given name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// Family name.
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// Email: the employee's user signs in with, and receives mail at, this
+    /// address from this change on.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// Changes an employee's profile. The seed: the email is corrected on the
+/// employee's profile, and the user's email follows at once.
+pub async fn update_employee(
+    service: &Service,
+    principal: &Principal,
+    source: &str,
+    org: &str,
+    employee: &str,
+    input: EmployeeUpdate,
+) -> Result<super::Updated, ServiceError> {
+    let mut fields = Vec::new();
+    let mut keep = |result: Result<String, ServiceError>| match result {
+        Ok(value) => Some(value),
+        Err(ServiceError::Invalid { fields: wrong }) => {
+            fields.extend(wrong);
+            None
+        }
+        Err(_) => None,
+    };
+    let first_name = input
+        .first_name
+        .as_deref()
+        .and_then(|v| keep(check_text("first_name", v, 100)));
+    let last_name = input
+        .last_name
+        .as_deref()
+        .and_then(|v| keep(check_text("last_name", v, 100)));
+    let email = input
+        .email
+        .as_deref()
+        .and_then(|v| keep(check_email("email", v)));
+    if !fields.is_empty() {
+        return Err(ServiceError::Invalid { fields });
+    }
+    let (revision, ()) = service
+        .write(principal, source, |live| {
+            rules::require(live, principal, org, rules::USER_ADMIN)?;
+            let before = live
+                .model
+                .employees
+                .get(employee)
+                .filter(|e| e.org == org)
+                .ok_or_else(|| ServiceError::NotFound(format!("employee `{employee}`")))?;
+            let mut row = before.clone();
+            if let Some(v) = &first_name {
+                row.first_name.clone_from(v);
+            }
+            if let Some(v) = &last_name {
+                row.last_name.clone_from(v);
+            }
+            if let Some(v) = &email {
+                row.email.clone_from(v);
+            }
+            let own_user = live.model.user_of_employee.get(employee);
+            if let Some(other) =
+                signin::user_by_email(&live.model, &row.email).filter(|u| Some(&u.id) != own_user)
+            {
+                return Err(ServiceError::Conflict(format!(
+                    "user `{}` already signs in with `{}`: each user needs an email of their own",
+                    other.id, row.email
+                )));
+            }
+            let audit = vec![AuditEntry {
+                action: "employee.update".to_owned(),
+                org: Some(org.to_owned()),
+                target: format!("employee:{employee}"),
+                before: Some(serde_json::json!(employee_view(live, before))),
+                after: Some(serde_json::json!(employee_view(live, &row))),
+                ..Default::default()
+            }];
+            Ok(Change::new(vec![Put::Employee(row)], audit, ()))
+        })
+        .await?;
+    Ok(super::Updated { revision })
+}
+
 /// Lists an organization's employees.
 pub fn list_employees(
     live: &Live,
@@ -169,6 +265,12 @@ pub struct AccessInput {
     /// Tasking access type: `standard` (or `partner_rcm`, operators only).
     #[serde(default)]
     pub tasking_access: Option<String>,
+    /// When roles and grants end: a role id or grant, as written in `roles`
+    /// or `grants`, to an RFC 3339 time in the future. When given, it
+    /// replaces every end time (`{}` makes everything permanent); when left
+    /// out, the end times of the roles and grants that stay are kept.
+    #[serde(default)]
+    pub expires: Option<BTreeMap<String, String>>,
 }
 
 impl AccessInput {
@@ -195,6 +297,71 @@ impl AccessInput {
         }
         spec
     }
+
+    /// The end times to store with `after`, the access as merged and
+    /// validated: the ones given here, or else `before`'s for the roles and
+    /// grants `after` still has. Every wrong entry is reported, as
+    /// `{prefix}expires.<key>`: a key that is not one of `after`'s roles or
+    /// grants, a time that is not RFC 3339, or one not after `now`.
+    pub fn expiries(
+        &self,
+        before: &Access,
+        after: &Access,
+        prefix: &str,
+        now: i64,
+    ) -> Result<BTreeMap<String, i64>, ServiceError> {
+        let held = |key: &str| after.roles.iter().chain(&after.grants).any(|i| i == key);
+        let Some(given) = &self.expires else {
+            let mut kept = before.expires.clone();
+            kept.retain(|key, _| held(key));
+            return Ok(kept);
+        };
+        let mut fields = Vec::new();
+        let mut expires = BTreeMap::new();
+        for (key, text) in given {
+            let field = format!("{prefix}expires.{key}");
+            if !held(key) {
+                fields.push(FieldError::new(
+                    field,
+                    format!("`{key}` is not one of the roles or grants of this membership"),
+                ));
+                continue;
+            }
+            match parse_time(text) {
+                None => fields.push(FieldError::new(
+                    field,
+                    format!("`{text}` is not an RFC 3339 time, e.g. `2025-01-31T18:00:00Z`"),
+                )),
+                Some(end) if end <= now => fields.push(FieldError::new(
+                    field,
+                    format!("`{text}` is not in the future"),
+                )),
+                Some(end) => {
+                    expires.insert(key.clone(), end);
+                }
+            }
+        }
+        if fields.is_empty() {
+            Ok(expires)
+        } else {
+            Err(ServiceError::Invalid { fields })
+        }
+    }
+}
+
+/// An RFC 3339 time as ms since the epoch; none when it is not one.
+pub fn parse_time(text: &str) -> Option<i64> {
+    OffsetDateTime::parse(text.trim(), &Rfc3339)
+        .ok()
+        .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
+}
+
+/// Ms since the epoch as RFC 3339 (UTC); the number itself if out of range.
+pub fn format_time(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| ms.to_string())
 }
 
 /// `POST /v1/orgs/{org}/users`
@@ -226,6 +393,10 @@ pub struct NewUser {
     /// Tasking access type: `standard` (or `partner_rcm`, operators only).
     #[serde(default)]
     pub tasking_access: Option<String>,
+    /// When roles and grants end: a role id or grant, as written in `roles`
+    /// or `grants`, to an RFC 3339 time in the future.
+    #[serde(default)]
+    pub expires: Option<BTreeMap<String, String>>,
 }
 
 impl NewUser {
@@ -240,6 +411,7 @@ impl NewUser {
             scheduler_type: access.scheduler_type,
             scheduler_level: access.scheduler_level,
             tasking_access: access.tasking_access,
+            expires: access.expires,
         }
     }
     /// The access fields of the request.
@@ -251,6 +423,7 @@ impl NewUser {
             scheduler_type: self.scheduler_type.clone(),
             scheduler_level: self.scheduler_level.clone(),
             tasking_access: self.tasking_access.clone(),
+            expires: self.expires.clone(),
         }
     }
 }
@@ -284,8 +457,46 @@ pub struct UserView {
     /// The access in the organization asked about.
     pub org: String,
     /// That access.
-    #[schema(value_type = Object)]
-    pub access: Access,
+    pub access: AccessView,
+}
+
+/// A user's access in one organization, as the API shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AccessView {
+    /// Role ids, built-in or custom.
+    pub roles: Vec<String>,
+    /// Direct grants, `permission` or `permission:own`.
+    pub grants: Vec<String>,
+    /// Direct denials.
+    pub denials: Vec<String>,
+    /// Scheduler user type.
+    pub scheduler_type: Option<String>,
+    /// Scheduler access level.
+    pub scheduler_level: Option<String>,
+    /// Tasking access type.
+    pub tasking_access: Option<String>,
+    /// When roles and grants end: role id or grant to an RFC 3339 time.
+    /// The ones not listed do not end.
+    pub expires: BTreeMap<String, String>,
+}
+
+impl AccessView {
+    /// The view of stored access.
+    pub fn of(access: &Access) -> AccessView {
+        AccessView {
+            roles: access.roles.clone(),
+            grants: access.grants.clone(),
+            denials: access.denials.clone(),
+            scheduler_type: access.scheduler_type.clone(),
+            scheduler_level: access.scheduler_level.clone(),
+            tasking_access: access.tasking_access.clone(),
+            expires: access
+                .expires
+                .iter()
+                .map(|(item, &end)| (item.clone(), format_time(end)))
+                .collect(),
+        }
+    }
 }
 
 /// The user's view in `org`.
@@ -297,7 +508,11 @@ pub fn user_view(live: &Live, row: &UserRow, org: &str) -> UserView {
         email: live.model.user_email(row).map(str::to_owned),
         status: row.status,
         org: org.to_owned(),
-        access: row.memberships.get(org).cloned().unwrap_or_default(),
+        access: row
+            .memberships
+            .get(org)
+            .map(AccessView::of)
+            .unwrap_or_default(),
     }
 }
 
@@ -359,6 +574,11 @@ pub async fn create_user(
         check_id("id", id)?;
     }
     let id = input.id.clone().unwrap_or_else(|| new_id("usr-"));
+    // The seed: creating the user "will send an email to the user with a
+    // temporary password so that they are able to create their own". It is
+    // hashed here, off the write lock, and queued by the same transaction.
+    let policy = SecurityPolicy::of(&service.live().model, org);
+    let temporary = Temporary::new(service, &id, None, policy.temporary_password_ms()).await?;
     let (revision, id) = service
         .write(principal, source, |live| {
             rules::require(live, principal, org, rules::USER_ADMIN)?;
@@ -390,7 +610,10 @@ pub async fn create_user(
             let mut membership = validate_membership(live, &spec, "")?;
             let catalog = live.snapshot.catalog();
             defaults::apply_on_create(catalog, live.snapshot.world(), &mut membership);
-            let access = access_of(catalog, live, &membership);
+            let mut access = access_of(catalog, live, &membership);
+            access.expires = input
+                .access()
+                .expiries(&Access::default(), &access, "", now_ms())?;
             rules::may_grant_roles(live, principal, org, &access.roles, "roles")?;
             let row = UserRow {
                 id: id.clone(),
@@ -410,12 +633,37 @@ pub async fn create_user(
             }];
             let principal = principal.clone();
             let org = org.to_owned();
+            if let Some(other) = signin::user_by_email(&live.model, &employee.email) {
+                return Err(ServiceError::Conflict(format!(
+                    "user `{}` already signs in with `{}`: each user needs an email of their own \
+                     (change it on the employee profile)",
+                    other.id, employee.email
+                )));
+            }
+            let email = temporary.email(
+                service,
+                &employee.email,
+                &format!("{} {}", employee.first_name, employee.last_name),
+            );
             let targets = vec![id.clone()];
-            Ok(
-                Change::new(vec![Put::User(row)], audit, id.clone()).guard(move |before, after| {
+            let reauth_targets = targets.clone();
+            let reauth_principal = principal.clone();
+            let reauth_org = org.clone();
+            Ok(Change::new(vec![Put::User(row)], audit, id.clone())
+                .account(AccountWrite::Credential(temporary.credential.clone()))
+                .email(email)
+                .guard(move |before, after| {
                     rules::no_escalation(&principal, &org, &targets, before, after)
-                }),
-            )
+                })
+                .guard(move |before, after| {
+                    rules::admin_grant_reauthenticated(
+                        &reauth_principal,
+                        &reauth_org,
+                        &reauth_targets,
+                        before,
+                        after,
+                    )
+                }))
         })
         .await?;
     Ok(CreatedUser {
@@ -528,7 +776,28 @@ pub async fn set_status(
             let principal = principal.clone();
             let org = org.to_owned();
             let targets = vec![user.to_owned()];
-            Ok(Change::new(vec![Put::User(row)], audit, ())
+            let mut puts = vec![Put::User(row)];
+            let mut change_accounts = Vec::new();
+            if input.status == Status::Disabled {
+                // Termination: the user's sessions and API tokens end with
+                // the same commit.
+                let now = now_ms();
+                change_accounts.push(AccountWrite::EndSessions {
+                    user: user.to_owned(),
+                    at: now,
+                    reason: "disabled".to_owned(),
+                });
+                for token in live.model.tokens.values() {
+                    if token.user.as_deref() == Some(user) && token.revoked_at.is_none() {
+                        let mut revoked = token.clone();
+                        revoked.revoked_at = Some(now);
+                        puts.push(Put::Token(revoked));
+                    }
+                }
+            }
+            let mut change = Change::new(puts, audit, ());
+            change.accounts = change_accounts;
+            Ok(change
                 .guard(rules::administrators_kept)
                 .guard(move |before, after| {
                     rules::no_escalation(&principal, &org, &targets, before, after)

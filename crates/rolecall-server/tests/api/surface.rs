@@ -27,6 +27,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/v1/orgs/{org}/manages"),
     ("get", "/v1/orgs/{org}/employees"),
     ("post", "/v1/orgs/{org}/employees"),
+    ("put", "/v1/orgs/{org}/employees/{employee}"),
     ("get", "/v1/orgs/{org}/users"),
     ("post", "/v1/orgs/{org}/users"),
     ("post", "/v1/orgs/{org}/users/bulk-access"),
@@ -43,7 +44,26 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/orgs/{org}/roles"),
     ("put", "/v1/orgs/{org}/roles/{role}"),
     ("get", "/v1/orgs/{org}/audit"),
+    ("get", "/v1/audit"),
     ("post", "/v1/tokens"),
+    ("get", "/v1/orgs/{org}/security-policy"),
+    ("put", "/v1/orgs/{org}/security-policy"),
+    ("post", "/v1/orgs/{org}/users/{user}/invitation"),
+    ("post", "/v1/orgs/{org}/users/{user}/password-reset"),
+    ("post", "/v1/sign-in"),
+    ("post", "/v1/sign-in/mfa"),
+    ("post", "/v1/sign-out"),
+    ("get", "/v1/session"),
+    ("post", "/v1/session/reauthenticate"),
+    ("post", "/v1/account/password"),
+    ("post", "/v1/account/mfa"),
+    ("delete", "/v1/account/mfa"),
+    ("post", "/v1/account/mfa/confirm"),
+    ("post", "/v1/password-reset"),
+    ("post", "/v1/password-reset/complete"),
+    ("get", "/v1/orgs/{org}/emergency-access"),
+    ("post", "/v1/orgs/{org}/emergency-access"),
+    ("post", "/v1/orgs/{org}/emergency-access/{seq}/review"),
 ];
 
 /// Routes the router serves that are not API operations.
@@ -55,7 +75,9 @@ async fn is_routed(app: &TestApp, method: &str, path: &str) -> bool {
         .replace("{user}", "pat")
         .replace("{permission}", "web.messages")
         .replace("{group}", "front-desk")
-        .replace("{role}", "acme.front_desk");
+        .replace("{role}", "acme.front_desk")
+        .replace("{employee}", "emp-pat")
+        .replace("{seq}", "1");
     let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
     let reply = app
         .send(method, &path, Some(&app.operator), &[], Some(&json!({})))

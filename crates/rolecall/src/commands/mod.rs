@@ -15,6 +15,7 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
+use rolecall_server::service::Settings;
 use rolecall_server::Service;
 use rolecall_store::Store;
 
@@ -39,10 +40,18 @@ pub(crate) fn block_on<F: Future>(work: F) -> std::io::Result<F::Output> {
 /// Opens (and migrates) the database and loads it into a service with the
 /// default catalog. The error names the database without its password.
 pub(crate) async fn open_service(url: &str) -> Result<Arc<Service>, String> {
+    open_service_with(url, Settings::default()).await
+}
+
+/// Opens the database with chosen account settings.
+pub(crate) async fn open_service_with(
+    url: &str,
+    settings: Settings,
+) -> Result<Arc<Service>, String> {
     let store = Store::open(url)
         .await
         .map_err(|e| format!("cannot open the database {}: {e}", redact(url)))?;
-    Service::open(store, Arc::new(Catalog::default_catalog()))
+    Service::open_with(store, Arc::new(Catalog::default_catalog()), settings)
         .await
         .map_err(|e| format!("cannot load the database {}: {e}", redact(url)))
 }

@@ -10,13 +10,16 @@ use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use rolecall_server::accounts::expiry::run_expiry;
 use rolecall_server::demo::{self, Demo, Presence};
 use rolecall_server::follow::{follow, POLL_INTERVAL};
+use rolecall_server::mail::{run_sender, MailConfig};
+use rolecall_server::service::Settings;
 use rolecall_server::{http, tokens, Service, ServiceError};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-use super::{block_on, init::print_operator_token, open_service, redact};
+use super::{block_on, init::print_operator_token, open_service_with, redact};
 use crate::{EXIT_FAILED, EXIT_INVALID, EXIT_OK};
 
 /// Serves the API on `listener` until `shutdown` resolves, following the
@@ -27,20 +30,39 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let follower = tokio::spawn(follow(Arc::clone(&service), POLL_INTERVAL, {
+    let stop_signal = |stopped: &tokio::sync::watch::Receiver<bool>| {
         let mut stopped = stopped.clone();
         async move {
             // An error means the sender is gone: stop as well.
             let _ = stopped.wait_for(|stop| *stop).await;
         }
-    }));
+    };
+    let follower = tokio::spawn(follow(
+        Arc::clone(&service),
+        POLL_INTERVAL,
+        stop_signal(&stopped),
+    ));
+    let mail = MailConfig::from_env(MailConfig::default_folder(service.store().url()));
+    let sender = tokio::spawn(run_sender(
+        service.store().clone(),
+        mail,
+        service.mail_wakeup(),
+        stop_signal(&stopped),
+    ));
+    let expiry = tokio::spawn(run_expiry(Arc::clone(&service), stopped.clone()));
     let app = http::router(service).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     stop.send_replace(true);
-    if let Err(e) = follower.await {
-        tracing::error!(error = %e, "the change-log follower failed");
+    for (task, name) in [
+        (follower, "the change-log follower"),
+        (sender, "the mail sender"),
+        (expiry, "the expiry sweep"),
+    ] {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "{name} failed");
+        }
     }
     served
 }
@@ -51,12 +73,26 @@ pub fn run(
     url: &str,
     listen: &str,
     demo: bool,
+    public_url: Option<&str>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<u8> {
     init_logging();
+    let public_url = public_url
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| format!("http://{listen}"));
+    if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+        return refuse(
+            err,
+            &format!("--public-url `{public_url}` must start with http:// or https://"),
+        );
+    }
+    let settings = Settings {
+        public_url,
+        ..Settings::default()
+    };
     block_on(async {
-        let service = match open_service(url).await {
+        let service = match open_service_with(url, settings).await {
             Ok(service) => service,
             Err(message) => return refuse(err, &message),
         };
@@ -194,6 +230,19 @@ fn print_demo(out: &mut dyn Write, demo: &Demo, base: &str) -> io::Result<()> {
     for (id, description) in &demo.users {
         writeln!(out, "    {id:<14} {description}")?;
     }
+    writeln!(
+        out,
+        "\nSign in as {} with the email `{}` and this temporary password, shown only \
+         this once (it works once, to choose a password of your own):\n\
+         \n    {}\n\
+         \n    curl -si -X POST {base}/v1/sign-in -H 'Content-Type: application/json' \\\n        \
+         -d '{{\"email\": \"{}\", \"password\": \"{}\"}}'",
+        demo::ADMIN,
+        demo.admin_email,
+        demo.admin_password.expose(),
+        demo.admin_email,
+        demo.admin_password.expose(),
+    )?;
     writeln!(
         out,
         "\nA token acting as {} (company admin of `{}`), shown only this once; \
