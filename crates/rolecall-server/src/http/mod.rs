@@ -55,7 +55,10 @@ pub fn router(service: Arc<Service>) -> Router {
             put(routes::update_employee),
         )
         .route("/orgs/{org}/users/bulk-access", post(routes::bulk_access))
-        .route("/orgs/{org}/users/{user}", get(routes::get_user))
+        .route(
+            "/orgs/{org}/users/{user}",
+            get(routes::get_user).delete(routes::remove_membership),
+        )
         .route(
             "/orgs/{org}/users/{user}/access",
             put(routes::update_access),
@@ -130,8 +133,19 @@ pub fn router(service: Arc<Service>) -> Router {
             metrics::count,
         ))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
-        // One span per request (method and path, never headers: they
-        // carry tokens), logged with RUST_LOG=tower_http=debug.
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // One span per request: method and path only, never headers (they
+        // carry tokens and cookies) nor the query string (a link's token
+        // could ride there); logged with RUST_LOG=tower_http=debug.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |request: &axum::http::Request<axum::body::Body>| {
+                    tracing::debug_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                },
+            ),
+        )
         .with_state(state)
 }

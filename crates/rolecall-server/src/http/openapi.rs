@@ -46,6 +46,7 @@ impl Modify for Bearer {
         routes::update_access,
         routes::bulk_access,
         routes::set_status,
+        routes::remove_membership,
         routes::permissions_of,
         routes::users_with,
         routes::create_token,

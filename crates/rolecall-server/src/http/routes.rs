@@ -331,6 +331,20 @@ pub async fn bulk_access(
     ))
 }
 
+/// Removes a user from the organization: their access there and their place
+/// in its groups. Their last membership: sessions end and tokens are revoked.
+#[utoipa::path(delete, path = "/v1/orgs/{org}/users/{user}", params(("org" = String, Path), ("user" = String, Path)), responses((status = 200, body = Updated), (status = 403, body = super::problem::Problem), (status = 404, body = super::problem::Problem), (status = 409, body = super::problem::Problem)), security(("bearer" = [])))]
+pub async fn remove_membership(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Source(source): Source,
+    Path((org, user)): Path<(String, String)>,
+) -> Result<Json<Updated>, ServiceError> {
+    Ok(Json(
+        people::remove_membership(&state.service, &principal, &source, &org, &user).await?,
+    ))
+}
+
 /// Activates or disables a user.
 #[utoipa::path(put, path = "/v1/orgs/{org}/users/{user}/status", params(("org" = String, Path), ("user" = String, Path)), request_body = StatusInput, responses((status = 200, body = Updated), (status = 403, body = super::problem::Problem), (status = 409, body = super::problem::Problem)), security(("bearer" = [])))]
 pub async fn set_status(

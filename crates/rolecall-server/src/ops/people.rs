@@ -806,3 +806,65 @@ pub async fn set_status(
         .await?;
     Ok(super::Updated { revision })
 }
+
+/// Removes a user's membership in `org` (their access there, and their
+/// place in its groups). When it was their last, their sessions end and
+/// their API tokens are revoked in the same commit ("termination
+/// procedures"); otherwise the tokens issued for `org` are revoked, and a
+/// session in `org` ends at its next request.
+pub async fn remove_membership(
+    service: &Service,
+    principal: &Principal,
+    source: &str,
+    org: &str,
+    user: &str,
+) -> Result<super::Updated, ServiceError> {
+    rules::not_self(principal, user)?;
+    let (revision, ()) = service
+        .write(principal, source, |live| {
+            rules::require(live, principal, org, rules::USER_ADMIN)?;
+            let before = find_user(live, principal, org, user)?;
+            let mut row = before.clone();
+            let removed = row.memberships.remove(org).unwrap_or_default();
+            let last = row.memberships.is_empty();
+            let now = now_ms();
+            let mut puts = Vec::new();
+            for group in live.model.groups.values() {
+                if group.org == org && group.members.iter().any(|m| m == user) {
+                    let mut group = group.clone();
+                    group.members.retain(|m| m != user);
+                    puts.push(Put::Group(group));
+                }
+            }
+            for token in live.model.tokens.values() {
+                let affected = token.user.as_deref() == Some(user)
+                    && token.revoked_at.is_none()
+                    && (last || token.org.as_deref() == Some(org));
+                if affected {
+                    let mut revoked = token.clone();
+                    revoked.revoked_at = Some(now);
+                    puts.push(Put::Token(revoked));
+                }
+            }
+            puts.insert(0, Put::User(row));
+            let audit = vec![AuditEntry {
+                action: "user.membership.remove".to_owned(),
+                org: Some(org.to_owned()),
+                target: format!("user:{user}"),
+                before: Some(serde_json::json!({ "org": org, "access": AccessView::of(&removed) })),
+                after: Some(serde_json::json!({ "last_membership": last })),
+                ..Default::default()
+            }];
+            let mut change = Change::new(puts, audit, ()).guard(rules::administrators_kept);
+            if last {
+                change = change.account(AccountWrite::EndSessions {
+                    user: user.to_owned(),
+                    at: now,
+                    reason: "membership_removed".to_owned(),
+                });
+            }
+            Ok(change)
+        })
+        .await?;
+    Ok(super::Updated { revision })
+}

@@ -32,6 +32,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/orgs/{org}/users"),
     ("post", "/v1/orgs/{org}/users/bulk-access"),
     ("get", "/v1/orgs/{org}/users/{user}"),
+    ("delete", "/v1/orgs/{org}/users/{user}"),
     ("put", "/v1/orgs/{org}/users/{user}/access"),
     ("put", "/v1/orgs/{org}/users/{user}/status"),
     ("get", "/v1/orgs/{org}/users/{user}/permissions"),

@@ -8,6 +8,7 @@ use crate::helpers::{spawn_app, Backend};
 on_every_backend!(
     the_users_email_is_the_employees_and_a_user_needs_an_employee_of_the_org,
     user_fields_read_back_as_written,
+    removing_a_membership_revokes_its_tokens_and_the_last_one_ends_everything,
 );
 
 async fn the_users_email_is_the_employees_and_a_user_needs_an_employee_of_the_org(
@@ -122,5 +123,70 @@ async fn user_fields_read_back_as_written(backend: Backend) {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["id"], ada.as_str());
     assert_eq!(employees[0]["user"], ada.as_str());
+    app.assert_audit_intact().await;
+}
+
+async fn removing_a_membership_revokes_its_tokens_and_the_last_one_ends_everything(
+    backend: Backend,
+) {
+    // Arrange: Sam works at North, with a token; South is another clinic.
+    let app = spawn_app(&backend).await;
+    app.create_org("north", &[]).await;
+    app.create_org("south", &[]).await;
+    let sam = app
+        .active_user("north", "sam", json!({ "roles": ["web.office_staff"] }))
+        .await;
+    // Not a member of South: nothing to remove there.
+    app.send(
+        reqwest::Method::DELETE,
+        "/v1/orgs/south/users/sam",
+        Some(&app.operator),
+        &[],
+        None,
+    )
+    .await
+    .problem(404);
+    let north_token = app.user_token("north", &sam).await;
+    let check = json!({ "org": "north", "user": "sam", "permission": "web.messages" });
+    app.post_json(&north_token, "/v1/check", &check)
+        .await
+        .expect(200);
+
+    // Act: remove Sam from North, Sam's only organization.
+    let revision = app.revision().await;
+    app.send(
+        reqwest::Method::DELETE,
+        "/v1/orgs/north/users/sam",
+        Some(&app.operator),
+        &[],
+        None,
+    )
+    .await
+    .expect(200);
+
+    // Assert: the token ends at once, the user is gone from North, and the
+    // removal is audited with what was removed.
+    app.post_json(&north_token, "/v1/check", &check)
+        .await
+        .problem(401);
+    app.get(&app.operator, "/v1/orgs/north/users/sam")
+        .await
+        .problem(404);
+    assert_eq!(app.revision().await, revision + 1);
+    let audit = app.audit().await;
+    let removal = audit
+        .iter()
+        .find(|r| r.action == "user.membership.remove")
+        .expect("an audit record of the removal");
+    assert!(removal
+        .before
+        .as_deref()
+        .unwrap()
+        .contains("web.office_staff"));
+    assert!(removal
+        .after
+        .as_deref()
+        .unwrap()
+        .contains("\"last_membership\":true"));
     app.assert_audit_intact().await;
 }
