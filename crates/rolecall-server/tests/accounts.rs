@@ -4,10 +4,20 @@
 //! employee → user → email received → temporary password → forced change →
 //! sign-in → lockout after failures → reset link → MFA → disable → signed
 //! out; every step in the audit log, and no secret anywhere in it.
+//!
+//! Every test runs once per backend (`name::sqlite`, `name::postgres`), on a
+//! fresh database: a SQLite file in a temporary directory, and, when
+//! `ROLECALL_TEST_POSTGRES_URL` names a server, a PostgreSQL database
+//! created for the test and dropped after it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "api/backend.rs"]
+#[macro_use]
+mod backend;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +31,8 @@ use rolecall_server::Service;
 use rolecall_store::{now_ms, Store};
 use serde_json::{json, Value};
 use tokio::sync::watch;
+
+use crate::backend::Backend;
 
 const SMTP_URL_VAR: &str = "ROLECALL_TEST_SMTP_URL";
 const SMTP_MAILDIR_VAR: &str = "ROLECALL_TEST_SMTP_MAILDIR";
@@ -55,16 +67,27 @@ struct App {
     operator: String,
     maildir: PathBuf,
     service: Arc<Service>,
-    _dir: tempfile::TempDir,
+    /// Keeps the SQLite file's directory alive (none on PostgreSQL).
+    _dir: Option<tempfile::TempDir>,
     _stop: watch::Sender<bool>,
 }
 
-async fn start() -> Option<App> {
+/// Opens a fresh database on `backend` and serves the API on it, with the
+/// test SMTP server behind the mail sender; `None` when there is no SMTP
+/// server to use.
+async fn start(backend: &Backend) -> Option<App> {
     let (url, maildir) = smtp()?;
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("t.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let (database_url, dir) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = dir.path().join("t.db").to_str().unwrap().to_owned();
+            (url, Some(dir))
+        }
+        Backend::Postgres { admin_url, created } => {
+            (Backend::create_database(admin_url, created).await, None)
+        }
+    };
+    let store = Store::open(&database_url).await.unwrap();
     // Cheap hashing keeps the test fast; the production parameters are
     // measured in tests/passwords.rs.
     let cheap = HashParams {
@@ -311,8 +334,16 @@ fn value_after(body: &str, label: &str) -> String {
         .to_owned()
 }
 
+/// An address no other test of this run uses: the same test runs on both
+/// backends at once, and their messages share one maildir.
 fn unique_email(who: &str) -> String {
-    format!("{who}.{}.{}@clinic.test", std::process::id(), now_ms())
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{who}.{}.{}.{}@clinic.test",
+        std::process::id(),
+        now_ms(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn actions(records: &[Value]) -> Vec<String> {
@@ -322,9 +353,19 @@ fn actions(records: &[Value]) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn the_whole_account_life_cycle() {
-    let Some(app) = start().await else { return };
+on_every_backend!(
+    the_whole_account_life_cycle,
+    pressing_create_again_for_an_invited_user_sends_a_new_temporary_password,
+    sessions_end_after_the_inactivity_limit_and_need_the_csrf_token,
+    sensitive_actions_want_the_password_again_after_a_few_minutes,
+    a_user_manager_cannot_reset_the_password_of_someone_more_privileged,
+    failures_from_one_address_are_throttled_across_accounts,
+);
+
+async fn the_whole_account_life_cycle(backend: Backend) {
+    let Some(app) = start(&backend).await else {
+        return;
+    };
     let email = unique_email("pat");
 
     // Employee, then user: "This will send an email to the user with a
@@ -739,9 +780,12 @@ async fn the_whole_account_life_cycle() {
     }
 }
 
-#[tokio::test]
-async fn pressing_create_again_for_an_invited_user_sends_a_new_temporary_password() {
-    let Some(app) = start().await else { return };
+async fn pressing_create_again_for_an_invited_user_sends_a_new_temporary_password(
+    backend: Backend,
+) {
+    let Some(app) = start(&backend).await else {
+        return;
+    };
     let email = unique_email("sam");
     app.call(
         "POST",
@@ -871,9 +915,10 @@ async fn user_with_password(app: &App, id: &str, roles: Value, password: &str) -
     email
 }
 
-#[tokio::test]
-async fn sessions_end_after_the_inactivity_limit_and_need_the_csrf_token() {
-    let Some(app) = start().await else { return };
+async fn sessions_end_after_the_inactivity_limit_and_need_the_csrf_token(backend: Backend) {
+    let Some(app) = start(&backend).await else {
+        return;
+    };
     let email =
         user_with_password(&app, "ida", json!(["web.biller"]), "ida's long password 1").await;
     let (_, _, session) = app.sign_in(&email, "ida's long password 1").await;
@@ -920,9 +965,10 @@ async fn sessions_end_after_the_inactivity_limit_and_need_the_csrf_token() {
     );
 }
 
-#[tokio::test]
-async fn sensitive_actions_want_the_password_again_after_a_few_minutes() {
-    let Some(app) = start().await else { return };
+async fn sensitive_actions_want_the_password_again_after_a_few_minutes(backend: Backend) {
+    let Some(app) = start(&backend).await else {
+        return;
+    };
     let email = user_with_password(
         &app,
         "ada",
@@ -1057,9 +1103,10 @@ async fn sensitive_actions_want_the_password_again_after_a_few_minutes() {
     assert_eq!(body["stage"], "mfa_enroll");
 }
 
-#[tokio::test]
-async fn a_user_manager_cannot_reset_the_password_of_someone_more_privileged() {
-    let Some(app) = start().await else { return };
+async fn a_user_manager_cannot_reset_the_password_of_someone_more_privileged(backend: Backend) {
+    let Some(app) = start(&backend).await else {
+        return;
+    };
     let email = user_with_password(
         &app,
         "uma",
@@ -1132,9 +1179,10 @@ async fn a_user_manager_cannot_reset_the_password_of_someone_more_privileged() {
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }
 
-#[tokio::test]
-async fn failures_from_one_address_are_throttled_across_accounts() {
-    let Some(app) = start().await else { return };
+async fn failures_from_one_address_are_throttled_across_accounts(backend: Backend) {
+    let Some(app) = start(&backend).await else {
+        return;
+    };
     let limit = app.service.throttle().limit();
     for i in 0..limit {
         let (status, _, _) = app
