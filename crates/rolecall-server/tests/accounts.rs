@@ -360,6 +360,7 @@ on_every_backend!(
     sensitive_actions_want_the_password_again_after_a_few_minutes,
     a_user_manager_cannot_reset_the_password_of_someone_more_privileged,
     failures_from_one_address_are_throttled_across_accounts,
+    an_expired_password_must_be_changed_at_sign_in,
 );
 
 async fn the_whole_account_life_cycle(backend: Backend) {
@@ -1203,4 +1204,59 @@ async fn failures_from_one_address_are_throttled_across_accounts(backend: Backen
         )
         .await;
     assert_eq!(audit["records"].as_array().unwrap().len(), 1, "{audit}");
+}
+
+async fn an_expired_password_must_be_changed_at_sign_in(backend: Backend) {
+    let Some(app) = start(&backend).await else {
+        return;
+    };
+    let email =
+        user_with_password(&app, "eli", json!(["web.biller"]), "eli's first password 8").await;
+    // The organization turns expiry on: passwords last 90 days.
+    let (status, body) = app
+        .call(
+            "PUT",
+            &format!("/v1/orgs/{ORG}/security-policy"),
+            Auth::Operator,
+            json!({"password": {"expires_after_days": 90}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body, _) = app.sign_in(&email, "eli's first password 8").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["stage"], "active", "a fresh password has not expired");
+
+    // Ninety-one days later (the clock is moved, not waited for).
+    app.service
+        .store()
+        .execute_raw("UPDATE credentials SET password_set_at = password_set_at - 7862400000")
+        .await
+        .unwrap();
+    let (status, body, session) = app.sign_in(&email, "eli's first password 8").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["stage"], "change_password");
+    let session = session.unwrap();
+    let (status, body) = app
+        .call(
+            "POST",
+            "/v1/account/password",
+            Auth::Session(&session),
+            json!({"new_password": "eli's first password 8"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the same one again: {body}"
+    );
+    let (status, body) = app
+        .call(
+            "POST",
+            "/v1/account/password",
+            Auth::Session(&session),
+            json!({"new_password": "eli's second password 9"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["stage"], "active");
 }
