@@ -48,3 +48,10 @@ cargo test --workspace --locked
 
 step "policy test files (rolecall test examples/*.toml)"
 cargo run --quiet --locked -p rolecall -- test examples/*.toml
+
+step "browser tests of the web console (scripts/browser.sh)"
+# Headless Chromium against a `rolecall serve --demo` of each test's own;
+# installs Chromium, Node.js and the npm packages first. With CI=true a
+# prerequisite that cannot be installed fails the run instead of skipping.
+cargo build --quiet --locked -p rolecall
+bash scripts/browser.sh target/debug/rolecall

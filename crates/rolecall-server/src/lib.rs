@@ -7,6 +7,7 @@
 //! - [`rules`]: who may do what, decided by the engine against the catalog's
 //!   admin permissions;
 //! - [`ops`]: every operation, shared by the HTTP API and the command line;
+//! - [`console`]: the web console's pages, over the same operations;
 //! - [`http`]: the axum router under `/v1`, problem+json errors, OpenAPI;
 //! - [`accounts`]: security policies, sign-in and sessions, passwords and
 //!   reset links, MFA, emergency access and time-bound grants;
@@ -18,6 +19,7 @@
 //! - [`demo`]: the demo organizations and users of `serve --demo`.
 
 pub mod accounts;
+pub mod console;
 pub mod demo;
 pub mod error;
 pub mod follow;

@@ -19,7 +19,11 @@ use crate::ops::Updated;
 
 /// The `Set-Cookie` value for a session: HttpOnly, SameSite=Strict, and
 /// Secure when people reach the console over HTTPS.
-fn session_cookie(state: &AppState, secret: &str, max_age_zero: bool) -> Option<HeaderValue> {
+pub(crate) fn session_cookie(
+    state: &AppState,
+    secret: &str,
+    max_age_zero: bool,
+) -> Option<HeaderValue> {
     let secure = state.service.settings().public_url.starts_with("https://");
     let mut value = format!(
         "{}={secret}; Path=/; HttpOnly; SameSite=Strict",

@@ -123,6 +123,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/tokens", post(routes::create_token));
     Router::new()
         .nest("/v1", v1)
+        .merge(crate::console::routes())
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(metrics::render))

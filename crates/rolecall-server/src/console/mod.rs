@@ -1,0 +1,355 @@
+//! The web console: server-rendered pages for clinic administrators,
+//! served by `rolecall serve` beside the API. Every form works without
+//! JavaScript; every page calls the same operations as the API, so the same
+//! rules apply.
+//!
+//! Sessions are the API's (the `rolecall_session` cookie); forms carry the
+//! session's CSRF token in a hidden `csrf` field. A request without a
+//! usable session is sent to the sign-in page.
+
+pub mod layout;
+
+use axum::extract::{Query, State};
+use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::{html, Markup};
+use rolecall_store::{SessionRow, Stage};
+use serde::Deserialize;
+
+use crate::accounts::credentials::{self, ChangePasswordInput};
+use crate::accounts::signin::{self, SessionView, SignInInput};
+use crate::error::ServiceError;
+use crate::http::extract::Source;
+use crate::http::AppState;
+use crate::ops::people;
+use crate::passwords::Password;
+use crate::principal::Principal;
+
+/// The console's routes, merged into the router at `/`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/sign-in", get(sign_in_page).post(sign_in))
+        .route("/sign-out", post(sign_out))
+        .route(
+            "/account/password",
+            get(password_page).post(change_password),
+        )
+        .route("/users", get(users))
+}
+
+/// A redirect after a form (303: the browser follows with GET).
+fn see_other(to: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    response
+}
+
+/// The lines to show for a refused form.
+fn messages(error: &ServiceError) -> Vec<String> {
+    match error {
+        ServiceError::Invalid { fields } => fields.iter().map(|f| f.message.clone()).collect(),
+        ServiceError::Store(_) => vec!["the server failed; the error is in its log".to_owned()],
+        other => vec![other.to_string()],
+    }
+}
+
+fn html_page(status: StatusCode, markup: Markup) -> Response {
+    (status, markup).into_response()
+}
+
+/// The session of the request, in any stage, or a redirect to sign in.
+async fn session(
+    state: &AppState,
+    headers: &HeaderMap,
+    address: &str,
+) -> Result<SessionRow, Response> {
+    let secret = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == signin::COOKIE)
+        .map(|(_, value)| value.trim().to_owned());
+    let Some(secret) = secret else {
+        return Err(see_other("/sign-in"));
+    };
+    signin::session_from_cookie(&state.service, &secret, address, None, false)
+        .await
+        .map_err(|_| see_other("/sign-in"))
+}
+
+/// The fully signed-in session and its principal, or the page that comes
+/// first (sign in, choose a password).
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    address: &str,
+) -> Result<(SessionRow, Principal), Response> {
+    let session = session(state, headers, address).await?;
+    match session.stage {
+        Stage::Active => {}
+        Stage::ChangePassword => return Err(see_other("/account/password")),
+        Stage::Mfa | Stage::MfaEnroll => return Err(see_other("/sign-in")),
+    }
+    let principal = signin::principal_of(&session).map_err(|_| see_other("/sign-in"))?;
+    Ok((session, principal))
+}
+
+/// Whether a form's `csrf` field is the session's token.
+fn csrf_ok(session: &SessionRow, sent: &str) -> bool {
+    sent.len() == session.csrf.len()
+        && sent
+            .bytes()
+            .zip(session.csrf.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+fn forbidden_form() -> Response {
+    html_page(
+        StatusCode::FORBIDDEN,
+        layout::page(
+            "Refused",
+            None,
+            html! { p { "This form is out of date or came from another site. Go back, reload the page and try again." } },
+        ),
+    )
+}
+
+async fn home() -> Response {
+    see_other("/users")
+}
+
+/// `GET /sign-in` query: a message to show.
+#[derive(Debug, Default, Deserialize)]
+pub struct SignInQuery {
+    /// Why the person is here (`signed_out`, `password_changed`).
+    #[serde(default)]
+    pub done: Option<String>,
+}
+
+fn sign_in_form(email: &str, problems: &[String], notice: Option<&str>) -> Markup {
+    layout::page(
+        "Sign in",
+        None,
+        html! {
+            div.card.narrow {
+                (layout::notice(notice))
+                (layout::errors(problems))
+                form method="post" action="/sign-in" {
+                    label for="email" { "Email" }
+                    input type="email" id="email" name="email" value=(email) autocomplete="username" required;
+                    label for="password" { "Password" }
+                    input type="password" id="password" name="password" autocomplete="current-password" required;
+                    button type="submit" { "Sign in" }
+                }
+            }
+        },
+    )
+}
+
+async fn sign_in_page(Query(query): Query<SignInQuery>) -> Markup {
+    let notice = match query.done.as_deref() {
+        Some("signed_out") => Some("You are signed out."),
+        _ => None,
+    };
+    sign_in_form("", &[], notice)
+}
+
+/// The sign-in form.
+#[derive(Deserialize)]
+pub struct SignInForm {
+    email: String,
+    password: Password,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    Source(address): Source,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let email = form.email.clone();
+    let input = SignInInput {
+        email: form.email,
+        password: form.password,
+        org: None,
+    };
+    match signin::sign_in(&state.service, &address, input).await {
+        Ok(signed_in) => {
+            let next = match signed_in.view.stage {
+                Stage::ChangePassword => "/account/password",
+                _ => "/users",
+            };
+            let mut response = see_other(next);
+            if let Some(cookie) =
+                crate::http::account::session_cookie(&state, &signed_in.secret, false)
+            {
+                response.headers_mut().append(SET_COOKIE, cookie);
+            }
+            response
+        }
+        Err(error) => {
+            let status = match &error {
+                ServiceError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            html_page(status, sign_in_form(&email, &messages(&error), None))
+        }
+    }
+}
+
+/// A form that carries only the CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let session = match session(&state, &headers, &address).await {
+        Ok(session) => session,
+        Err(redirect) => return redirect,
+    };
+    if !csrf_ok(&session, &form.csrf) {
+        return forbidden_form();
+    }
+    if let Err(error) = signin::sign_out(&state.service, &session, &address).await {
+        return html_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            layout::page("Sign out", None, layout::errors(&messages(&error))),
+        );
+    }
+    let mut response = see_other("/sign-in?done=signed_out");
+    if let Some(cookie) = crate::http::account::session_cookie(&state, "", true) {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn password_form(view: &SessionView, problems: &[String]) -> Markup {
+    let forced = view.stage == Stage::ChangePassword;
+    layout::page(
+        "Choose a new password",
+        (!forced).then_some(view),
+        html! {
+            div.card.narrow {
+                @if forced {
+                    p { "Welcome, " (view.name) ". Choose a password of your own to continue." }
+                }
+                (layout::errors(problems))
+                form method="post" action="/account/password" {
+                    input type="hidden" name="csrf" value=(view.csrf_token);
+                    @if !forced {
+                        label for="current_password" { "Current password" }
+                        input type="password" id="current_password" name="current_password" autocomplete="current-password" required;
+                    }
+                    label for="new_password" { "New password" }
+                    input type="password" id="new_password" name="new_password" autocomplete="new-password" required aria-describedby="password-hint";
+                    p.hint id="password-hint" { "At least 12 characters; a phrase of several words is easy to remember and hard to guess." }
+                    button type="submit" { "Change password" }
+                }
+            }
+        },
+    )
+}
+
+async fn password_page(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+) -> Response {
+    match session(&state, &headers, &address).await {
+        Ok(session) => {
+            let view = signin::view(&state.service.live().model, &session);
+            password_form(&view, &[]).into_response()
+        }
+        Err(redirect) => redirect,
+    }
+}
+
+/// The change-password form.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current_password: Option<Password>,
+    new_password: Password,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let session = match session(&state, &headers, &address).await {
+        Ok(session) => session,
+        Err(redirect) => return redirect,
+    };
+    if !csrf_ok(&session, &form.csrf) {
+        return forbidden_form();
+    }
+    let input = ChangePasswordInput {
+        current_password: form.current_password,
+        new_password: form.new_password,
+    };
+    match credentials::change_password(&state.service, &session, &address, input).await {
+        Ok(view) => see_other(match view.stage {
+            Stage::Active => "/users",
+            _ => "/sign-in",
+        }),
+        Err(error) => {
+            let view = signin::view(&state.service.live().model, &session);
+            html_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                password_form(&view, &messages(&error)),
+            )
+        }
+    }
+}
+
+async fn users(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+) -> Response {
+    let (session, principal) = match signed_in(&state, &headers, &address).await {
+        Ok(signed_in) => signed_in,
+        Err(redirect) => return redirect,
+    };
+    let live = state.service.live();
+    let view = signin::view(&live.model, &session);
+    let body = match people::list_users(&live, &principal, &session.org) {
+        Ok(users) => html! {
+            table {
+                caption.hint { (users.len()) " users in " (session.org) }
+                thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Status" } th scope="col" { "Roles" } } }
+                tbody {
+                    @for user in &users {
+                        tr {
+                            td { (user.name) }
+                            td { (user.email.as_deref().unwrap_or("")) }
+                            td { (user.status.as_str()) }
+                            td { (user.access.roles.join(", ")) }
+                        }
+                    }
+                }
+            }
+        },
+        Err(error) => layout::errors(&messages(&error)),
+    };
+    layout::page("Users", Some(&view), body).into_response()
+}
