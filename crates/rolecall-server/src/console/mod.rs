@@ -7,7 +7,13 @@
 //! session's CSRF token in a hidden `csrf` field. A request without a
 //! usable session is sent to the sign-in page.
 
+pub mod audit;
+pub mod checker;
 pub mod layout;
+pub mod org;
+pub mod review;
+pub mod roles;
+pub mod users;
 
 use axum::extract::{Query, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
@@ -24,7 +30,6 @@ use crate::accounts::signin::{self, SessionView, SignInInput};
 use crate::error::ServiceError;
 use crate::http::extract::Source;
 use crate::http::AppState;
-use crate::ops::people;
 use crate::passwords::Password;
 use crate::principal::Principal;
 
@@ -38,11 +43,16 @@ pub fn routes() -> Router<AppState> {
             "/account/password",
             get(password_page).post(change_password),
         )
-        .route("/users", get(users))
+        .merge(users::routes())
+        .merge(roles::routes())
+        .merge(org::routes())
+        .merge(checker::routes())
+        .merge(audit::routes())
+        .merge(review::routes())
 }
 
 /// A redirect after a form (303: the browser follows with GET).
-fn see_other(to: &str) -> Response {
+pub(crate) fn see_other(to: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(location) = HeaderValue::from_str(to) {
         response.headers_mut().insert(LOCATION, location);
@@ -51,7 +61,7 @@ fn see_other(to: &str) -> Response {
 }
 
 /// The lines to show for a refused form.
-fn messages(error: &ServiceError) -> Vec<String> {
+pub(crate) fn messages(error: &ServiceError) -> Vec<String> {
     match error {
         ServiceError::Invalid { fields } => fields.iter().map(|f| f.message.clone()).collect(),
         ServiceError::Store(_) => vec!["the server failed; the error is in its log".to_owned()],
@@ -59,12 +69,12 @@ fn messages(error: &ServiceError) -> Vec<String> {
     }
 }
 
-fn html_page(status: StatusCode, markup: Markup) -> Response {
+pub(crate) fn html_page(status: StatusCode, markup: Markup) -> Response {
     (status, markup).into_response()
 }
 
 /// The session of the request, in any stage, or a redirect to sign in.
-async fn session(
+pub(crate) async fn session(
     state: &AppState,
     headers: &HeaderMap,
     address: &str,
@@ -87,7 +97,7 @@ async fn session(
 
 /// The fully signed-in session and its principal, or the page that comes
 /// first (sign in, choose a password).
-async fn signed_in(
+pub(crate) async fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
     address: &str,
@@ -103,7 +113,7 @@ async fn signed_in(
 }
 
 /// Whether a form's `csrf` field is the session's token.
-fn csrf_ok(session: &SessionRow, sent: &str) -> bool {
+pub(crate) fn csrf_ok(session: &SessionRow, sent: &str) -> bool {
     sent.len() == session.csrf.len()
         && sent
             .bytes()
@@ -112,7 +122,7 @@ fn csrf_ok(session: &SessionRow, sent: &str) -> bool {
             == 0
 }
 
-fn forbidden_form() -> Response {
+pub(crate) fn forbidden_form() -> Response {
     html_page(
         StatusCode::FORBIDDEN,
         layout::page(
@@ -319,37 +329,4 @@ async fn change_password(
             )
         }
     }
-}
-
-async fn users(
-    State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
-) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
-    let live = state.service.live();
-    let view = signin::view(&live.model, &session);
-    let body = match people::list_users(&live, &principal, &session.org) {
-        Ok(users) => html! {
-            table {
-                caption.hint { (users.len()) " users in " (session.org) }
-                thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Status" } th scope="col" { "Roles" } } }
-                tbody {
-                    @for user in &users {
-                        tr {
-                            td { (user.name) }
-                            td { (user.email.as_deref().unwrap_or("")) }
-                            td { (user.status.as_str()) }
-                            td { (user.access.roles.join(", ")) }
-                        }
-                    }
-                }
-            }
-        },
-        Err(error) => layout::errors(&messages(&error)),
-    };
-    layout::page("Users", Some(&view), body).into_response()
 }
