@@ -53,6 +53,12 @@ pub fn page(title: &str, session: Option<&SessionView>, body: Markup) -> Markup 
                         nav aria-label="Main" {
                             ul {
                                 li { a href="/users" { "Users" } }
+                                li { a href="/role-management" { "User Role Management" } }
+                                li { a href="/roles" { "Roles" } }
+                                li { a href="/organization" { "Organization" } }
+                                li { a href="/access-checker" { "Access checker" } }
+                                li { a href="/audit" { "Audit log" } }
+                                li { a href="/access-review" { "Access review" } }
                             }
                         }
                         div {
