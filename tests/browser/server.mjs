@@ -164,7 +164,8 @@ async function spawnServer({ binary, port, log }) {
     if (printed.baseUrl !== expected) {
       throw new Error(`rolecall serve says it serves ${printed.baseUrl}, expected ${expected}`);
     }
-    return { ...printed, stop };
+    // `dir` holds the database and the mail folder (`rolecall-mail/`).
+    return { ...printed, dir, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -208,8 +209,14 @@ export function parseDemo(text) {
     /^Sign in as \S+ with the email `([^`]+)` and this temporary password[^\n]*\n\n {4}(\S[^\n]*)\n/m.exec(
       text,
     );
+  const operator = /^Operator token[^\n]*\n\n {4}(rc_\S+)/m.exec(text);
   if (!serving || !signIn) return undefined;
-  return { baseUrl: serving[1], email: signIn[1], temporaryPassword: signIn[2].trimEnd() };
+  return {
+    baseUrl: serving[1],
+    email: signIn[1],
+    temporaryPassword: signIn[2].trimEnd(),
+    operatorToken: operator ? operator[1] : undefined,
+  };
 }
 
 function signalGroup(pid, signal) {

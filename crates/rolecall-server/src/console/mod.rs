@@ -7,6 +7,7 @@
 //! session's CSRF token in a hidden `csrf` field. A request without a
 //! usable session is sent to the sign-in page.
 
+pub mod account;
 pub mod audit;
 pub mod checker;
 pub mod layout;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<AppState> {
             "/account/password",
             get(password_page).post(change_password),
         )
+        .merge(account::routes())
         .merge(users::routes())
         .merge(roles::routes())
         .merge(org::routes())
@@ -106,7 +108,8 @@ pub(crate) async fn signed_in(
     match session.stage {
         Stage::Active => {}
         Stage::ChangePassword => return Err(see_other("/account/password")),
-        Stage::Mfa | Stage::MfaEnroll => return Err(see_other("/sign-in")),
+        Stage::Mfa => return Err(see_other("/sign-in/mfa")),
+        Stage::MfaEnroll => return Err(see_other("/account/mfa")),
     }
     let principal = signin::principal_of(&session).map_err(|_| see_other("/sign-in"))?;
     Ok((session, principal))
@@ -160,6 +163,7 @@ fn sign_in_form(email: &str, problems: &[String], notice: Option<&str>) -> Marku
                     input type="password" id="password" name="password" autocomplete="current-password" required;
                     button type="submit" { "Sign in" }
                 }
+                p { a href="/forgot-password" { "Forgot your password?" } }
             }
         },
     )
@@ -168,6 +172,7 @@ fn sign_in_form(email: &str, problems: &[String], notice: Option<&str>) -> Marku
 async fn sign_in_page(Query(query): Query<SignInQuery>) -> Markup {
     let notice = match query.done.as_deref() {
         Some("signed_out") => Some("You are signed out."),
+        Some("password_reset") => Some("Your password is set: sign in with it."),
         _ => None,
     };
     sign_in_form("", &[], notice)
@@ -195,7 +200,9 @@ async fn sign_in(
         Ok(signed_in) => {
             let next = match signed_in.view.stage {
                 Stage::ChangePassword => "/account/password",
-                _ => "/users",
+                Stage::Mfa => "/sign-in/mfa",
+                Stage::MfaEnroll => "/account/mfa",
+                Stage::Active => "/users",
             };
             let mut response = see_other(next);
             if let Some(cookie) =
@@ -319,7 +326,9 @@ async fn change_password(
     match credentials::change_password(&state.service, &session, &address, input).await {
         Ok(view) => see_other(match view.stage {
             Stage::Active => "/users",
-            _ => "/sign-in",
+            Stage::Mfa => "/sign-in/mfa",
+            Stage::MfaEnroll => "/account/mfa",
+            Stage::ChangePassword => "/account/password",
         }),
         Err(error) => {
             let view = signin::view(&state.service.live().model, &session);

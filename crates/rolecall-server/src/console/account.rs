@@ -1,0 +1,337 @@
+//! The signed-in person's own account in the console: a forgotten
+//! password, the reset link's page, the second factor at sign-in, and
+//! enrolling one.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::{html, Markup};
+use rolecall_store::Stage;
+use serde::Deserialize;
+
+use super::{csrf_ok, forbidden_form, html_page, layout, messages, see_other, session};
+use crate::accounts::credentials::{self, ResetInput, ResetRequestInput};
+use crate::accounts::second_factor::{self, CodeInput};
+use crate::accounts::signin;
+use crate::http::extract::Source;
+use crate::http::AppState;
+use crate::passwords::Password;
+
+/// This module's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/forgot-password", get(forgot_page).post(forgot))
+        .route("/reset-password", get(reset_page).post(reset))
+        .route("/sign-in/mfa", get(mfa_page).post(mfa_verify))
+        .route("/account/mfa", get(enrol_page).post(enrol_start))
+        .route("/account/mfa/confirm", post(enrol_confirm))
+}
+
+fn forgot_form(problems: &[String], sent: Option<&str>) -> Markup {
+    layout::page(
+        "Forgot your password?",
+        None,
+        html! {
+            div.card.narrow {
+                (layout::notice(sent))
+                (layout::errors(problems))
+                p { "Give the email you sign in with; we send a link to choose a new password." }
+                form method="post" action="/forgot-password" {
+                    label for="email" { "Email" }
+                    input type="email" id="email" name="email" autocomplete="username" required;
+                    button type="submit" { "Send reset link" }
+                }
+                p { a href="/sign-in" { "Back to sign in" } }
+            }
+        },
+    )
+}
+
+async fn forgot_page() -> Markup {
+    forgot_form(&[], None)
+}
+
+/// The forgotten-password form.
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    email: String,
+}
+
+async fn forgot(
+    State(state): State<AppState>,
+    Source(address): Source,
+    Form(form): Form<ForgotForm>,
+) -> Response {
+    match credentials::request_reset(
+        &state.service,
+        &address,
+        ResetRequestInput { email: form.email },
+    )
+    .await
+    {
+        Ok(answer) => forgot_form(&[], Some(&answer.message)).into_response(),
+        Err(error) => html_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            forgot_form(&messages(&error), None),
+        ),
+    }
+}
+
+/// `GET /reset-password?token=`: the token from the emailed link.
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+fn reset_form(token: &str, problems: &[String]) -> Markup {
+    layout::page(
+        "Choose a new password",
+        None,
+        html! {
+            div.card.narrow {
+                (layout::errors(problems))
+                form method="post" action="/reset-password" {
+                    input type="hidden" name="token" value=(token);
+                    label for="new_password" { "New password" }
+                    input type="password" id="new_password" name="new_password" autocomplete="new-password" required aria-describedby="password-hint";
+                    p.hint id="password-hint" { "At least 12 characters; a phrase of several words is easy to remember and hard to guess." }
+                    button type="submit" { "Set password" }
+                }
+            }
+        },
+    )
+}
+
+async fn reset_page(Query(query): Query<TokenQuery>) -> Markup {
+    reset_form(&query.token, &[])
+}
+
+/// The reset form.
+#[derive(Deserialize)]
+pub struct ResetForm {
+    token: Password,
+    new_password: Password,
+}
+
+async fn reset(
+    State(state): State<AppState>,
+    Source(address): Source,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    let token = form.token.expose().to_owned();
+    let input = ResetInput {
+        token: form.token,
+        new_password: form.new_password,
+    };
+    match credentials::complete_reset(&state.service, &address, input).await {
+        Ok(()) => see_other("/sign-in?done=password_reset"),
+        Err(error) => html_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            reset_form(&token, &messages(&error)),
+        ),
+    }
+}
+
+fn mfa_form(csrf: &str, problems: &[String]) -> Markup {
+    layout::page(
+        "Second factor",
+        None,
+        html! {
+            div.card.narrow {
+                (layout::errors(problems))
+                form method="post" action="/sign-in/mfa" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    label for="code" { "Code from your authenticator app" }
+                    input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code";
+                    label for="recovery_code" { "Or a recovery code" }
+                    input type="text" id="recovery_code" name="recovery_code" autocomplete="off";
+                    button type="submit" { "Verify" }
+                }
+            }
+        },
+    )
+}
+
+async fn mfa_page(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+) -> Response {
+    match session(&state, &headers, &address).await {
+        Ok(session) if session.stage == Stage::Mfa => mfa_form(&session.csrf, &[]).into_response(),
+        Ok(_) => see_other("/users"),
+        Err(redirect) => redirect,
+    }
+}
+
+/// The second-factor form.
+#[derive(Deserialize)]
+pub struct MfaForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    recovery_code: String,
+}
+
+async fn mfa_verify(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+    Form(form): Form<MfaForm>,
+) -> Response {
+    let session = match session(&state, &headers, &address).await {
+        Ok(session) => session,
+        Err(redirect) => return redirect,
+    };
+    if !csrf_ok(&session, &form.csrf) {
+        return forbidden_form();
+    }
+    let input = CodeInput {
+        code: Some(form.code.trim().to_owned()).filter(|c| !c.is_empty()),
+        recovery_code: Some(form.recovery_code.trim().to_owned())
+            .filter(|c| !c.is_empty())
+            .map(Password::new),
+    };
+    match second_factor::verify(&state.service, &session, &address, input).await {
+        Ok(_) => see_other("/users"),
+        Err(error) => html_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            mfa_form(&session.csrf, &messages(&error)),
+        ),
+    }
+}
+
+async fn enrol_page(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+) -> Response {
+    let session = match session(&state, &headers, &address).await {
+        Ok(session) => session,
+        Err(redirect) => return redirect,
+    };
+    let view = signin::view(&state.service.live().model, &session);
+    let required = session.stage == Stage::MfaEnroll;
+    layout::page(
+        "Second factor",
+        (!required).then_some(&view),
+        html! {
+            div.card.narrow {
+                @if required {
+                    p { "Your organization requires a second factor. Set up an authenticator app to continue." }
+                } @else {
+                    p { "A second factor protects your account even if your password leaks." }
+                }
+                form method="post" action="/account/mfa" {
+                    input type="hidden" name="csrf" value=(view.csrf_token);
+                    button type="submit" { "Set up an authenticator app" }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+/// A form carrying only the CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn enrol_start(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let session = match session(&state, &headers, &address).await {
+        Ok(session) => session,
+        Err(redirect) => return redirect,
+    };
+    if !csrf_ok(&session, &form.csrf) {
+        return forbidden_form();
+    }
+    match second_factor::enroll(&state.service, &session).await {
+        Ok(enrolment) => layout::page(
+            "Set up your authenticator app",
+            None,
+            html! {
+                div.card.narrow {
+                    p { "Add this key to your authenticator app (or open the link on your phone), then type the code it shows." }
+                    p { "Key: " code { (enrolment.secret) } }
+                    p { a href=(enrolment.otpauth_url) { "Open in an authenticator app" } }
+                    form method="post" action="/account/mfa/confirm" {
+                        input type="hidden" name="csrf" value=(session.csrf);
+                        label for="code" { "Code from your authenticator app" }
+                        input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required;
+                        button type="submit" { "Confirm" }
+                    }
+                }
+            },
+        )
+        .into_response(),
+        Err(error) => html_page(
+            StatusCode::CONFLICT,
+            layout::page("Second factor", None, layout::errors(&messages(&error))),
+        ),
+    }
+}
+
+/// The enrolment confirmation form.
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn enrol_confirm(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+    Form(form): Form<ConfirmForm>,
+) -> Response {
+    let session = match session(&state, &headers, &address).await {
+        Ok(session) => session,
+        Err(redirect) => return redirect,
+    };
+    if !csrf_ok(&session, &form.csrf) {
+        return forbidden_form();
+    }
+    let input = CodeInput {
+        code: Some(form.code),
+        recovery_code: None,
+    };
+    match second_factor::confirm(&state.service, &session, &address, input).await {
+        Ok(enrolled) => layout::page(
+            "Second factor is on",
+            Some(&enrolled.session),
+            html! {
+                div.card.narrow {
+                    p { "Keep these recovery codes somewhere safe. Each works once, if you lose your authenticator app. They are not shown again." }
+                    ul { @for code in &enrolled.recovery_codes { li { code { (code) } } } }
+                    p { a href="/users" { "Continue" } }
+                }
+            },
+        )
+        .into_response(),
+        Err(error) => html_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            layout::page(
+                "Set up your authenticator app",
+                None,
+                html! {
+                    (layout::errors(&messages(&error)))
+                    p { a href="/account/mfa" { "Start again" } }
+                },
+            ),
+        ),
+    }
+}
