@@ -1,0 +1,778 @@
+//! A user's page: the profile (from the employee), roles ("Update Roles"),
+//! Analytics reports ("Update Reports"), Scheduler and Tasking access,
+//! status, and password mail. Each form is shown only to a viewer who may
+//! use it; the operations refuse the rest anyway.
+//!
+//! Access forms carry the user's ETag, read with the page: a change made by
+//! someone else in between makes the update fail, changing nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use maud::{html, Markup};
+use rolecall_model::world::Status;
+use rolecall_store::Access;
+use serde::Deserialize;
+
+use super::{capitalized, problems_of, status_of, user_path, FormFields};
+use crate::accounts::credentials;
+use crate::accounts::signin::{self, SessionView};
+use crate::console::{csrf_ok, forbidden_form, html_page, layout, see_other, signed_in};
+use crate::error::ServiceError;
+use crate::http::extract::Source;
+use crate::http::AppState;
+use crate::ops::people::{AccessInput, StatusInput, UserView};
+use crate::ops::{access, people, roles};
+use crate::principal::Principal;
+use crate::rules;
+use crate::service::Live;
+
+/// The permissions that are Analytics reports: the catalog's
+/// `analytics.report.*` (what "Update Reports" grants or removes).
+pub(super) const REPORT_PREFIX: &str = "analytics.report.";
+/// The Scheduler's tab permissions (Office Staff choose them one by one).
+pub(super) const TAB_PREFIX: &str = "scheduler.tab.";
+/// The user type whose tabs are chosen one by one.
+pub(super) const OFFICE_STAFF: &str = "office_staff";
+/// The application whose roles also need `analytics.management`.
+const ANALYTICS_APP: &str = "analytics";
+
+/// `GET /users/{user}` query.
+#[derive(Debug, Default, Deserialize)]
+pub struct UserQuery {
+    /// The organization; the session's when absent.
+    #[serde(default)]
+    pub org: Option<String>,
+    /// What was just done, to confirm.
+    #[serde(default)]
+    pub done: Option<String>,
+}
+
+/// What the viewer may do on the page.
+struct Allowed {
+    /// Manage this user's access and account (a user manager, not the
+    /// user themself).
+    manage: bool,
+    /// Change Analytics roles and reports too.
+    analytics: bool,
+    /// Send mail that opens the account (the viewer holds everything the
+    /// user holds).
+    mail: bool,
+}
+
+fn allowed(live: &Live, principal: &Principal, org: &str, user: &str) -> Allowed {
+    let manage = rules::require(live, principal, org, rules::USER_ADMIN).is_ok()
+        && rules::not_self(principal, user).is_ok();
+    Allowed {
+        manage,
+        analytics: manage && rules::require(live, principal, org, rules::ANALYTICS_ADMIN).is_ok(),
+        mail: manage && rules::not_more_privileged(live, principal, user).is_ok(),
+    }
+}
+
+pub(super) async fn user_page(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    Query(query): Query<UserQuery>,
+) -> Response {
+    let (session, principal) = match signed_in(&state, &headers, &address).await {
+        Ok(signed_in) => signed_in,
+        Err(redirect) => return redirect,
+    };
+    let org = super::org_of(query.org.as_deref(), &session.org);
+    let live = state.service.live();
+    let view = signin::view(&live.model, &session);
+    let shown = render(
+        &live,
+        &principal,
+        &view,
+        &org,
+        &user,
+        query.done.as_deref(),
+        &[],
+    );
+    respond(&view, StatusCode::OK, shown)
+}
+
+fn respond(
+    view: &SessionView,
+    status: StatusCode,
+    shown: Result<(String, Markup), ServiceError>,
+) -> Response {
+    match shown {
+        Ok((name, body)) => html_page(status, layout::page(&name, Some(view), body)),
+        Err(error) => html_page(
+            status_of(&error),
+            layout::page("User", Some(view), layout::errors(&problems_of(&error))),
+        ),
+    }
+}
+
+fn notice_of(done: &str, email: &str) -> Option<String> {
+    Some(match done {
+        "created" => format!("Created; an email with a temporary password was sent to {email}."),
+        "roles_updated" => "Roles updated.".to_owned(),
+        "reports_updated" => "Reports updated.".to_owned(),
+        "scheduler_updated" => "Scheduler access updated.".to_owned(),
+        "tasking_updated" => "Tasking access updated.".to_owned(),
+        "activated" => "The user is active.".to_owned(),
+        "disabled" => "The user is disabled: their sessions and API tokens have ended.".to_owned(),
+        "reset_sent" => format!("A password reset link was sent to {email}."),
+        "invitation_sent" => format!("A new temporary password was sent to {email}."),
+        _ => return None,
+    })
+}
+
+/// The page's title (the user's name) and body.
+fn render(
+    live: &Live,
+    principal: &Principal,
+    view: &SessionView,
+    org: &str,
+    user: &str,
+    done: Option<&str>,
+    problems: &[String],
+) -> Result<(String, Markup), ServiceError> {
+    let shown = people::get_user(live, principal, org, user)?;
+    let etag = access::user_etag(live, principal, org, user)?;
+    let may = allowed(live, principal, org, user);
+    let email = shown.email.clone().unwrap_or_default();
+    let notice = done.and_then(|d| notice_of(d, &email));
+    let membership = live
+        .model
+        .users
+        .get(user)
+        .and_then(|u| u.memberships.get(org))
+        .cloned()
+        .unwrap_or_default();
+    let page = Page {
+        live,
+        principal,
+        org,
+        user,
+        etag: &etag,
+        csrf: &view.csrf_token,
+        may: &may,
+        membership: &membership,
+    };
+    let body = html! {
+        (layout::notice(notice.as_deref()))
+        (layout::errors(problems))
+        p { a href={ "/users?" (super::query_string(&[("org", org)])) } { "Back to the users of " (org) } }
+        (page.profile(&shown, &email))
+        (page.roles())
+        (page.reports())
+        (page.scheduler())
+        (page.tasking())
+        (page.account(&shown))
+    };
+    Ok((shown.name.clone(), body))
+}
+
+/// Everything the page's sections need.
+struct Page<'a> {
+    live: &'a Live,
+    principal: &'a Principal,
+    org: &'a str,
+    user: &'a str,
+    etag: &'a str,
+    csrf: &'a str,
+    may: &'a Allowed,
+    membership: &'a Access,
+}
+
+/// The permission id of a written grant (`id` or `id:own`).
+fn permission_of(grant: &str) -> &str {
+    grant.split_once(':').map_or(grant, |(id, _)| id)
+}
+
+impl Page<'_> {
+    /// The hidden fields every form of the page carries.
+    fn hidden(&self, with_etag: bool) -> Markup {
+        html! {
+            input type="hidden" name="csrf" value=(self.csrf);
+            input type="hidden" name="org" value=(self.org);
+            @if with_etag { input type="hidden" name="etag" value=(self.etag); }
+        }
+    }
+
+    fn action(&self, what: &str) -> String {
+        let user: String = form_urlencoded::byte_serialize(self.user.as_bytes()).collect();
+        format!("/users/{user}/{what}")
+    }
+
+    fn profile(&self, shown: &UserView, email: &str) -> Markup {
+        html! {
+            section.card aria-labelledby="profile" {
+                h2 id="profile" { "Profile" }
+                p { "Name: " strong { (shown.name) } }
+                label for="email" { "Email" }
+                input type="email" id="email" value=(email) readonly aria-describedby="email-hint";
+                p.hint id="email-hint" {
+                    "The email comes from the employee profile (employee " code { (shown.employee_id) } "): "
+                    "to correct it, change it on the employee's profile, not here. "
+                    a href=(super::employee::employee_path(&shown.employee_id, self.org, "")) { "The employee's profile" }
+                }
+                p { "Status: " strong { (capitalized(shown.status.as_str())) } }
+                @if self.principal.user() == Some(self.user) {
+                    p.hint { "This is you: nobody changes their own access; ask another administrator." }
+                }
+            }
+        }
+    }
+
+    fn roles(&self) -> Markup {
+        let live = self.live;
+        let catalog = live.snapshot.catalog();
+        let all = roles::list(live, self.principal, self.org).unwrap_or_default();
+        let mut by_app: BTreeMap<usize, Vec<&roles::RoleView>> = BTreeMap::new();
+        for role in &all {
+            let app = catalog
+                .application(&role.application)
+                .map_or(usize::MAX, |a| a.ix());
+            by_app.entry(app).or_default().push(role);
+        }
+        let held = |id: &str| self.membership.roles.iter().any(|r| r == id);
+        let changeable = |role: &roles::RoleView| {
+            self.may.manage
+                && (role.application != ANALYTICS_APP || self.may.analytics)
+                && (held(&role.id)
+                    || rules::may_grant_roles(live, self.principal, self.org, [&role.id], "roles")
+                        .is_ok())
+        };
+        html! {
+            section.card aria-labelledby="roles" {
+                h2 id="roles" { "Roles" }
+                @if self.may.manage {
+                    p.hint { "Users can hold more than one role. Check or uncheck a box and use Update Roles to save your changes. A role you do not hold yourself cannot be given." }
+                }
+                form method="post" action=(self.action("roles")) {
+                    (self.hidden(true))
+                    @for (app, roles) in &by_app {
+                        fieldset {
+                            legend { (catalog.applications.get(*app).map_or("Custom", |a| a.name.as_str())) }
+                            @for role in roles {
+                                @let id = format!("role-{}", role.id);
+                                @let on = held(&role.id);
+                                @let change = changeable(role);
+                                div {
+                                    input type="checkbox" id=(id) name="roles" value=(role.id) checked[on] disabled[!change];
+                                    @if on && !change { input type="hidden" name="roles" value=(role.id); }
+                                    " "
+                                    label for=(id) style="display:inline;font-weight:normal" { (role.name) }
+                                }
+                            }
+                        }
+                    }
+                    @if self.may.manage { button type="submit" { "Update Roles" } }
+                }
+            }
+        }
+    }
+
+    /// The reports the user's roles in this membership grant.
+    fn reports_from_roles(&self) -> BTreeSet<String> {
+        reports_from_roles(self.live, &self.membership.roles)
+    }
+
+    fn reports(&self) -> Markup {
+        let catalog = self.live.snapshot.catalog();
+        let from_roles = self.reports_from_roles();
+        let held = held_reports(self.membership, &from_roles);
+        let change = self.may.analytics;
+        let mut by_module: BTreeMap<usize, Vec<&rolecall_model::catalog::Permission>> =
+            BTreeMap::new();
+        for p in catalog
+            .permissions
+            .iter()
+            .filter(|p| p.id.starts_with(REPORT_PREFIX))
+        {
+            by_module.entry(p.module.ix()).or_default().push(p);
+        }
+        html! {
+            section.card aria-labelledby="reports" {
+                h2 id="reports" { "Analytics reports" }
+                p.hint {
+                    "The reports this user may open in Analytics: those of their Analytics roles, changed one by one here. "
+                    "Reports need the EMR permission Analytics Access."
+                    @if self.may.manage && !change { " Changing reports needs Analytics Management." }
+                }
+                form method="post" action=(self.action("reports")) {
+                    (self.hidden(true))
+                    @for (module, reports) in &by_module {
+                        fieldset {
+                            legend { (catalog.modules[*module].name) }
+                            @for report in reports {
+                                @let id = format!("report-{}", report.id);
+                                div {
+                                    input type="checkbox" id=(id) name="reports" value=(report.id) checked[held.contains(&report.id)] disabled[!change];
+                                    " "
+                                    label for=(id) style="display:inline;font-weight:normal" { (report.name) }
+                                    @if from_roles.contains(&report.id) { span.hint { " (from a role)" } }
+                                }
+                            }
+                        }
+                    }
+                    @if change { button type="submit" { "Update Reports" } }
+                }
+            }
+        }
+    }
+
+    fn scheduler(&self) -> Markup {
+        let catalog = self.live.snapshot.catalog();
+        let Some(app) = catalog.application("scheduler") else {
+            return html! {};
+        };
+        let current_type = self.membership.scheduler_type.as_deref().unwrap_or("");
+        let current_level = self.membership.scheduler_level.as_deref().unwrap_or("");
+        let types: Vec<_> = catalog
+            .user_types
+            .iter()
+            .filter(|t| t.application == app)
+            .collect();
+        let levels: Vec<_> = catalog
+            .access_levels
+            .iter()
+            .filter(|l| l.application == app)
+            .collect();
+        let tabs: Vec<_> = catalog
+            .permissions
+            .iter()
+            .filter(|p| p.id.starts_with(TAB_PREFIX))
+            .collect();
+        let has_tab = |id: &str| {
+            self.membership
+                .grants
+                .iter()
+                .any(|g| permission_of(g) == id)
+        };
+        let off = !self.may.manage;
+        html! {
+            section.card aria-labelledby="scheduler" {
+                h2 id="scheduler" { "Scheduler" }
+                form method="post" action=(self.action("scheduler")) {
+                    (self.hidden(true))
+                    label for="scheduler_type" { "User type" }
+                    select id="scheduler_type" name="scheduler_type" disabled[off] {
+                        @if current_type.is_empty() { option value="" selected { "No Scheduler access" } }
+                        @for t in &types { option value=(t.id) selected[t.id == current_type] { (t.name) } }
+                    }
+                    label for="scheduler_level" { "Access level (Provider/Therapist)" }
+                    select id="scheduler_level" name="scheduler_level" disabled[off] {
+                        option value="" selected[current_level.is_empty()] { "Default or none" }
+                        @for l in &levels {
+                            option value=(l.id) selected[l.id == current_level] { (l.label) ". " (l.name) }
+                        }
+                    }
+                    fieldset {
+                        legend { "Tabs (Office Staff)" }
+                        @for tab in &tabs {
+                            @let id = format!("tab-{}", tab.id);
+                            div {
+                                input type="checkbox" id=(id) name="tabs" value=(tab.id) checked[has_tab(&tab.id)] disabled[off];
+                                " "
+                                label for=(id) style="display:inline;font-weight:normal" { (tab.name) }
+                            }
+                        }
+                    }
+                    p.hint { "Providers get the tabs of their access level; Office Staff get the tabs checked here." }
+                    @if !off { button type="submit" { "Update Scheduler Access" } }
+                }
+            }
+        }
+    }
+
+    fn tasking(&self) -> Markup {
+        let catalog = self.live.snapshot.catalog();
+        let Some(app) = catalog.application("tasking") else {
+            return html! {};
+        };
+        let current = self.membership.tasking_access.as_deref().unwrap_or("");
+        let operator = self.principal.is_operator();
+        // Partner RCM access is an operator's to give or take away.
+        let locked = current == rules::PARTNER_ACCESS && !operator;
+        let choices: Vec<_> = catalog
+            .access_types
+            .iter()
+            .filter(|t| t.application == app && (operator || t.id != rules::PARTNER_ACCESS))
+            .collect();
+        let off = !self.may.manage || locked;
+        html! {
+            section.card aria-labelledby="tasking" {
+                h2 id="tasking" { "Tasking" }
+                form method="post" action=(self.action("tasking")) {
+                    (self.hidden(true))
+                    label for="tasking_access" { "Access type" }
+                    select id="tasking_access" name="tasking_access" disabled[off] {
+                        @if current.is_empty() { option value="" selected { "No Tasking access" } }
+                        @if locked { option value=(current) selected { "Partner RCM Access" } }
+                        @for t in &choices { option value=(t.id) selected[t.id == current] { (t.name) } }
+                    }
+                    @if locked { p.hint { "Partner RCM access is assigned by an operator only." } }
+                    @if !off { button type="submit" { "Update Tasking Access" } }
+                }
+            }
+        }
+    }
+
+    fn account(&self, shown: &UserView) -> Markup {
+        if !self.may.manage {
+            return html! {};
+        }
+        let (next, label) = match shown.status {
+            Status::Disabled => ("active", "Activate user"),
+            Status::Active | Status::Invited => ("disabled", "Disable user"),
+        };
+        html! {
+            section.card aria-labelledby="account" {
+                h2 id="account" { "Account" }
+                form method="post" action=(self.action("status")) {
+                    (self.hidden(false))
+                    input type="hidden" name="status" value=(next);
+                    p.hint { @if next == "disabled" { "Disabling ends the user's sessions and API tokens at once." } @else { "The user may sign in again." } }
+                    button type="submit" { (label) }
+                }
+                @if self.may.mail && shown.status != Status::Disabled {
+                    form method="post" action=(self.action("password-reset")) {
+                        (self.hidden(false))
+                        button type="submit" { "Send a password reset link" }
+                    }
+                    @if shown.status == Status::Invited {
+                        form method="post" action=(self.action("invitation")) {
+                            (self.hidden(false))
+                            button type="submit" { "Send the temporary password again" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The reports `roles` grant (by permission id).
+pub(super) fn reports_from_roles(live: &Live, roles: &[String]) -> BTreeSet<String> {
+    let world = live.snapshot.world();
+    let catalog = live.snapshot.catalog();
+    roles
+        .iter()
+        .filter_map(|id| world.role_id(catalog, id))
+        .flat_map(|r| world.role(catalog, r).grants.iter())
+        .map(|g| catalog.perm(g.permission).id.clone())
+        .filter(|id| id.starts_with(REPORT_PREFIX))
+        .collect()
+}
+
+/// The reports a membership holds: its roles', less its denials, with its
+/// direct grants.
+fn held_reports(access: &Access, from_roles: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut held: BTreeSet<String> = from_roles
+        .iter()
+        .filter(|r| !access.denials.contains(r))
+        .cloned()
+        .collect();
+    held.extend(
+        access
+            .grants
+            .iter()
+            .map(|g| permission_of(g))
+            .filter(|p| p.starts_with(REPORT_PREFIX))
+            .map(str::to_owned),
+    );
+    held
+}
+
+/// A posted form of the page, after the session and CSRF checks.
+struct Posted {
+    view: SessionView,
+    principal: Principal,
+    org: String,
+    fields: FormFields,
+}
+
+async fn posted(
+    state: &AppState,
+    address: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Posted, Response> {
+    let (session, principal) = signed_in(state, headers, address).await?;
+    let fields = FormFields::parse(body);
+    if !csrf_ok(&session, fields.one("csrf")) {
+        return Err(forbidden_form());
+    }
+    let org = super::org_of(Some(fields.one("org")), &session.org);
+    let view = signin::view(&state.service.live().model, &session);
+    Ok(Posted {
+        view,
+        principal,
+        org,
+        fields,
+    })
+}
+
+/// After a form: to the page with `done`, or the page again with the
+/// operation's refusal.
+fn after(
+    state: &AppState,
+    form: &Posted,
+    user: &str,
+    result: Result<(), ServiceError>,
+    done: &str,
+) -> Response {
+    match result {
+        Ok(()) => see_other(&user_path(user, &form.org, done)),
+        Err(error) => {
+            let live = state.service.live();
+            let shown = render(
+                &live,
+                &form.principal,
+                &form.view,
+                &form.org,
+                user,
+                None,
+                &problems_of(&error),
+            );
+            respond(&form.view, status_of(&error), shown)
+        }
+    }
+}
+
+/// The user's access in `org` now, as stored.
+fn stored_access(state: &AppState, form: &Posted, user: &str) -> Result<Access, ServiceError> {
+    let live = state.service.live();
+    let row = people::find_user(&live, &form.principal, &form.org, user)?;
+    Ok(row.memberships.get(&form.org).cloned().unwrap_or_default())
+}
+
+/// Applies `input` to the user's access with the form's ETag.
+async fn update_access(
+    state: &AppState,
+    address: &str,
+    form: &Posted,
+    user: &str,
+    input: AccessInput,
+) -> Result<(), ServiceError> {
+    let etag = form.fields.one("etag");
+    access::update(
+        &state.service,
+        &form.principal,
+        address,
+        &form.org,
+        user,
+        Some(etag),
+        input,
+    )
+    .await
+    .map(|_| ())
+}
+
+pub(super) async fn update_roles(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = match posted(&state, &address, &headers, &body).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    let input = AccessInput {
+        roles: Some(form.fields.all("roles")),
+        ..AccessInput::default()
+    };
+    let result = update_access(&state, &address, &form, &user, input).await;
+    after(&state, &form, &user, result, "roles_updated")
+}
+
+pub(super) async fn update_reports(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = match posted(&state, &address, &headers, &body).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    let result = async {
+        let current = stored_access(&state, &form, &user)?;
+        let chosen: BTreeSet<String> = form
+            .fields
+            .all("reports")
+            .into_iter()
+            .filter(|r| r.starts_with(REPORT_PREFIX))
+            .collect();
+        let from_roles = reports_from_roles(&state.service.live(), &current.roles);
+        // A report the roles give stays theirs (a denial takes it away);
+        // any other checked report is granted directly.
+        let mut grants: Vec<String> = current
+            .grants
+            .iter()
+            .filter(|g| !permission_of(g).starts_with(REPORT_PREFIX))
+            .cloned()
+            .collect();
+        grants.extend(chosen.iter().filter(|r| !from_roles.contains(*r)).cloned());
+        let mut denials: Vec<String> = current
+            .denials
+            .iter()
+            .filter(|d| !d.starts_with(REPORT_PREFIX))
+            .cloned()
+            .collect();
+        denials.extend(from_roles.iter().filter(|r| !chosen.contains(*r)).cloned());
+        let input = AccessInput {
+            // Named, so that no default role is derived from the grants.
+            roles: Some(current.roles.clone()),
+            grants: Some(grants),
+            denials: Some(denials),
+            ..AccessInput::default()
+        };
+        update_access(&state, &address, &form, &user, input).await
+    }
+    .await;
+    after(&state, &form, &user, result, "reports_updated")
+}
+
+pub(super) async fn update_scheduler(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = match posted(&state, &address, &headers, &body).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    let result = async {
+        let current = stored_access(&state, &form, &user)?;
+        let kind = form.fields.one("scheduler_type");
+        let level = form.fields.one("scheduler_level");
+        let mut input = AccessInput {
+            roles: Some(current.roles.clone()),
+            scheduler_type: (!kind.is_empty()).then(|| kind.to_owned()),
+            scheduler_level: (!level.is_empty() && kind != OFFICE_STAFF).then(|| level.to_owned()),
+            ..AccessInput::default()
+        };
+        if kind == OFFICE_STAFF {
+            let mut grants: Vec<String> = current
+                .grants
+                .iter()
+                .filter(|g| !permission_of(g).starts_with(TAB_PREFIX))
+                .cloned()
+                .collect();
+            grants.extend(
+                form.fields
+                    .all("tabs")
+                    .into_iter()
+                    .filter(|t| t.starts_with(TAB_PREFIX)),
+            );
+            input.grants = Some(grants);
+        }
+        update_access(&state, &address, &form, &user, input).await
+    }
+    .await;
+    after(&state, &form, &user, result, "scheduler_updated")
+}
+
+pub(super) async fn update_tasking(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = match posted(&state, &address, &headers, &body).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    let result = async {
+        let current = stored_access(&state, &form, &user)?;
+        let chosen = form.fields.one("tasking_access");
+        let input = AccessInput {
+            roles: Some(current.roles.clone()),
+            tasking_access: (!chosen.is_empty()).then(|| chosen.to_owned()),
+            ..AccessInput::default()
+        };
+        update_access(&state, &address, &form, &user, input).await
+    }
+    .await;
+    after(&state, &form, &user, result, "tasking_updated")
+}
+
+pub(super) async fn update_status(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = match posted(&state, &address, &headers, &body).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    let (status, done) = match form.fields.one("status") {
+        "active" => (Status::Active, "activated"),
+        "disabled" => (Status::Disabled, "disabled"),
+        other => {
+            let error = ServiceError::invalid(
+                "status",
+                format!("`{other}` is not a status to set: use `active` or `disabled`"),
+            );
+            return after(&state, &form, &user, Err(error), "");
+        }
+    };
+    let result = people::set_status(
+        &state.service,
+        &form.principal,
+        &address,
+        &form.org,
+        &user,
+        StatusInput { status },
+    )
+    .await
+    .map(|_| ());
+    after(&state, &form, &user, result, done)
+}
+
+pub(super) async fn send_reset(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = match posted(&state, &address, &headers, &body).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    let result =
+        credentials::admin_reset(&state.service, &form.principal, &address, &form.org, &user)
+            .await
+            .map(|_| ());
+    after(&state, &form, &user, result, "reset_sent")
+}
+
+pub(super) async fn send_invitation(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = match posted(&state, &address, &headers, &body).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    let result =
+        credentials::send_invitation(&state.service, &form.principal, &address, &form.org, &user)
+            .await;
+    after(&state, &form, &user, result, "invitation_sent")
+}

@@ -1,0 +1,163 @@
+// The Users area of the console: adding a user for an employee, and
+// changing a user's roles and Analytics reports, as a user manager does it.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+
+import { consoleTest } from './console-test.mjs';
+
+/** Signs in as the demo admin (alice) and chooses a password of her own. */
+async function signInAsAlice({ page, server, visit, submit, fillSecret }) {
+  const newPassword = `Browser-${randomBytes(18).toString('base64url')}`;
+  await visit('/sign-in');
+  await page.getByLabel('Email').fill(server.email);
+  await fillSecret(page.getByLabel('Password', { exact: true }), server.temporaryPassword, 'Password');
+  await submit(page.getByRole('button', { name: 'Sign in' }), '/account/password');
+  await fillSecret(page.getByLabel('New password'), newPassword, 'New password');
+  await submit(page.getByRole('button', { name: 'Change password' }), '/users');
+}
+
+/**
+ * Adds an employee through the API, with the browser's session: the
+ * console has no employee form, and the demo's employees all have users.
+ */
+async function addEmployee(page, org, employee) {
+  const csrf = await page.locator('input[name="csrf"]').first().inputValue();
+  const response = await page.request.post(`/v1/orgs/${org}/employees`, {
+    headers: { 'X-CSRF-Token': csrf },
+    data: employee,
+  });
+  assert.equal(response.status(), 201, `adding employee ${employee.id}: ${await response.text()}`);
+}
+
+consoleTest('add a user for an employee', async (console) => {
+  const { page, visit, submit } = console;
+  await signInAsAlice(console);
+  await addEmployee(page, 'acme', {
+    id: 'emp-kim',
+    first_name: 'Kim',
+    last_name: 'Kowalski',
+    email: 'kim@acme.example',
+  });
+
+  // Act: "Click Add User. Then select the employee you would like to give
+  // user access to."
+  await visit('/users');
+  await submit(page.getByRole('link', { name: 'Add user' }), '/users/new');
+  await page.getByLabel('Employee').selectOption({ label: 'Kim Kowalski' });
+  await submit(page.getByRole('button', { name: 'Choose employee' }), '/users/new');
+
+  // "Confirm that the email is correct within the email field": it is the
+  // employee's, and cannot be edited here.
+  const email = page.getByLabel('Email', { exact: true });
+  assert.equal(await email.inputValue(), 'kim@acme.example');
+  assert.equal(await email.getAttribute('readonly'), '', 'the email field must be read-only');
+
+  await page.getByRole('radio', { name: 'Office Staff' }).check();
+  await page.getByRole('checkbox', { name: 'Billing tab' }).check();
+  await page.getByRole('checkbox', { name: 'Biller' }).check();
+  await page.getByRole('button', { name: 'Create / Edit User Permissions' }).click();
+  await page.waitForURL(/\/users\/usr-[a-z0-9]+\?/);
+  // The same page again, through `visit`, so that it is checked too.
+  await visit(page.url());
+
+  // Assert: the new user's page, with the notice and the access chosen.
+  await page.getByRole('heading', { level: 1, name: 'Kim Kowalski' }).waitFor();
+  const notice = await page.getByRole('status').textContent();
+  assert.match(notice, /Created; an email with a temporary password was sent to kim@acme\.example/);
+  assert.ok(await page.getByRole('checkbox', { name: 'Biller' }).isChecked(), 'Biller is not checked');
+  assert.ok(await page.getByRole('checkbox', { name: 'Billing tab' }).isChecked(), 'the Billing tab is not checked');
+  // "By default, the Office Staff user type will have access to the
+  // Dashboard and Reports section": checked beforehand, and kept.
+  assert.ok(await page.getByRole('checkbox', { name: 'Dashboard tab' }).isChecked(), 'the default Dashboard tab is missing');
+  assert.equal(await page.getByRole('checkbox', { name: 'Manager tab' }).isChecked(), false, 'a tab nobody checked was given');
+  await page.getByText('Invited', { exact: true }).waitFor();
+});
+
+consoleTest('update a user\'s roles and reports', async (console) => {
+  const { page, visit, submit } = console;
+  await signInAsAlice(console);
+
+  // Find Bob with the search form.
+  await visit('/users');
+  await page.getByLabel('Name or email').fill('bob');
+  await submit(page.getByRole('button', { name: 'Search' }), '/users');
+  await submit(page.getByRole('link', { name: 'Bob Baker' }), '/users/bob');
+
+  // Act: "check or uncheck a box and use the Update Roles button to save".
+  const businessManager = page.getByRole('checkbox', { name: 'Business Manager' });
+  assert.equal(await businessManager.isChecked(), false);
+  await businessManager.check();
+  await submit(page.getByRole('button', { name: 'Update Roles' }), '/users/bob');
+
+  // Assert: saved.
+  assert.match(await page.getByRole('status').textContent(), /Roles updated/);
+  assert.ok(await page.getByRole('checkbox', { name: 'Business Manager' }).isChecked(), 'the new role is not shown');
+  assert.ok(await page.getByRole('checkbox', { name: 'Biller' }).isChecked(), 'the role Bob had is gone');
+
+  // Act: "Use the checkboxes to select or unselect specific reports. Click
+  // Update Reports to save." Bob, a Billing User, sees financial reports.
+  const visits = page.getByRole('checkbox', { name: 'Visits by provider' });
+  const denials = page.getByRole('checkbox', { name: 'Denial trends' });
+  assert.equal(await visits.isChecked(), false);
+  assert.equal(await denials.isChecked(), true);
+  await visits.check();
+  await denials.uncheck();
+  await submit(page.getByRole('button', { name: 'Update Reports' }), '/users/bob');
+
+  // Assert: saved, and the other reports of his role kept.
+  assert.match(await page.getByRole('status').textContent(), /Reports updated/);
+  assert.ok(await page.getByRole('checkbox', { name: 'Visits by provider' }).isChecked(), 'the report granted is not shown');
+  assert.equal(await page.getByRole('checkbox', { name: 'Denial trends' }).isChecked(), false, 'the report removed is still shown');
+  assert.ok(await page.getByRole('checkbox', { name: 'Payer mix' }).isChecked(), 'a report of his role was lost');
+});
+
+consoleTest('a change made by someone else in between is not overwritten', async (console) => {
+  const { page, context, visit, submit } = console;
+  await signInAsAlice(console);
+  await visit('/users/carol?org=acme-north');
+
+  // Arrange: another tab changes Carol's roles after this page was read.
+  const other = await context.newPage();
+  await other.goto('/users/carol?org=acme-north');
+  await other.getByRole('checkbox', { name: 'Biller' }).check();
+  await other.getByRole('button', { name: 'Update Roles' }).click();
+  await other.getByRole('status').waitFor();
+  await other.close();
+
+  // Act: this page, now stale, saves its own change.
+  await page.getByRole('checkbox', { name: 'Business Manager' }).check();
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/users/carol/roles')),
+    page.getByRole('button', { name: 'Update Roles' }).click(),
+  ]);
+  await page.waitForLoadState('load');
+
+  // Assert: refused, nothing of this page's change saved.
+  assert.equal(response.status(), 409);
+  assert.match(
+    await page.getByRole('alert').textContent(),
+    /This user was changed by someone else since you opened the page\. Reload to see the changes\./,
+  );
+  const saved = await page.request.get('/v1/orgs/acme-north/users/carol');
+  const { access } = await saved.json();
+  assert.ok(access.roles.includes('web.biller'), 'the other tab\'s change is lost');
+  assert.ok(!access.roles.includes('web.business_manager'), 'the stale change was saved');
+});
+
+consoleTest('correct a user\'s email on the employee profile', async (console) => {
+  const { page, visit, submit } = console;
+  await signInAsAlice(console);
+  await visit('/users/grace?org=acme');
+
+  // Act: "DO NOT correct in this section, Go to the Employee's Profile".
+  assert.equal(await page.getByLabel('Email', { exact: true }).getAttribute('readonly'), '');
+  await submit(page.getByRole('link', { name: 'The employee\'s profile' }), '/employees/emp-grace');
+  await page.getByLabel('Email', { exact: true }).fill('grace.green@acme.example');
+  await submit(page.getByRole('button', { name: 'Save employee' }), '/employees/emp-grace');
+  assert.match(await page.getByRole('status').textContent(), /Saved/);
+  await submit(page.getByRole('link', { name: 'The user of Grace Green' }), '/users/grace');
+
+  // Assert: "this will instantly update the email field".
+  assert.equal(await page.getByLabel('Email', { exact: true }).inputValue(), 'grace.green@acme.example');
+});
