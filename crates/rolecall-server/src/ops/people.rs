@@ -723,10 +723,18 @@ pub fn check_analytics(
     let was_grants = before
         .map(|a| grants_changed(&a.grants))
         .unwrap_or_default();
-    if was != is || was_grants != grants_changed(&after.grants) {
+    // Denying a report is as much a change of Analytics access as granting
+    // one.
+    let was_denials = before
+        .map(|a| grants_changed(&a.denials))
+        .unwrap_or_default();
+    if was != is
+        || was_grants != grants_changed(&after.grants)
+        || was_denials != grants_changed(&after.denials)
+    {
         rules::require(live, principal, org, rules::ANALYTICS_ADMIN).map_err(|_| {
             ServiceError::Forbidden(format!(
-                "roles: changing Analytics roles or reports needs `analytics.management` in `{org}`"
+                "roles: changing Analytics roles, report grants or report denials needs `analytics.management` in `{org}`"
             ))
         })?;
     }
