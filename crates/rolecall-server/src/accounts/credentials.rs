@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::signin::{self, check_throttle, password_failure, rfc3339};
 use super::{random_hex, SecurityPolicy};
 use crate::error::{FieldError, ServiceError};
-use crate::passwords::{temporary_password, Password, PasswordError, PolicyContext};
+use crate::passwords::{temporary_password, Password, PolicyContext};
 use crate::principal::{Principal, Via};
 use crate::rules;
 use crate::service::{Change, Service};
@@ -288,33 +288,18 @@ pub async fn change_password(
                 "give your current password to choose a new one",
             ));
         };
-        let hash = credential.as_ref().and_then(|c| c.password_hash.clone());
-        let right = match hash {
-            Some(hash) => match service.hasher().verify(current, &hash).await {
-                Ok(_) => true,
-                Err(PasswordError::Mismatch) => false,
-                Err(other) => return Err(password_failure(other)),
-            },
-            None => false,
-        };
-        if !right {
-            let refused = signin::fail_password(
+        if !signin::password_matches(service, credential.as_ref(), current).await? {
+            return Err(signin::refuse_in_session(
                 service,
+                session,
                 address,
-                true,
-                &user.id,
-                Some(&session.org),
                 credential.as_ref(),
                 "password.change",
                 "wrong current password",
+                "current_password",
+                "the current password is wrong",
             )
-            .await?;
-            return Err(match refused {
-                ServiceError::Unauthenticated(_) => {
-                    ServiceError::invalid("current_password", "the current password is wrong")
-                }
-                other => other,
-            });
+            .await);
         }
     }
     let has_mfa = credential.as_ref().is_some_and(|c| c.totp_secret.is_some());

@@ -5,11 +5,11 @@
 use rolecall_store::{now_ms, AccountWrite, AuditEntry, Outcome, SessionRow, Stage};
 use serde::{Deserialize, Serialize};
 
-use super::signin::{self, check_throttle, password_failure, SessionView};
+use super::signin::{self, check_throttle, SessionView};
 use super::SecurityPolicy;
 use crate::error::ServiceError;
 use crate::mfa::{self, MfaError, TotpSecret};
-use crate::passwords::{Password, PasswordError};
+use crate::passwords::Password;
 use crate::service::Service;
 
 /// The issuer shown in authenticator apps.
@@ -305,32 +305,18 @@ pub async fn remove(
             "no second factor is enrolled".to_owned(),
         ));
     };
-    let right = match &credential.password_hash {
-        Some(hash) => match service.hasher().verify(password, hash).await {
-            Ok(_) => true,
-            Err(PasswordError::Mismatch) => false,
-            Err(other) => return Err(password_failure(other)),
-        },
-        None => false,
-    };
-    if !right {
-        let refused = signin::fail_password(
+    if !signin::password_matches(service, Some(&credential), password).await? {
+        return Err(signin::refuse_in_session(
             service,
+            session,
             address,
-            true,
-            &session.user,
-            Some(&session.org),
             Some(&credential),
             "mfa.remove",
             "wrong password",
+            "password",
+            "the password is wrong",
         )
-        .await?;
-        return Err(match refused {
-            ServiceError::Unauthenticated(_) => {
-                ServiceError::invalid("password", "the password is wrong")
-            }
-            locked => locked,
-        });
+        .await);
     }
     credential.totp_secret = None;
     credential.totp_pending = None;

@@ -310,6 +310,57 @@ pub async fn fail_password(
     })
 }
 
+/// Whether `password` is the current password in `credential`. No password
+/// at all costs the same time as a wrong one.
+pub async fn password_matches(
+    service: &Service,
+    credential: Option<&CredentialRow>,
+    password: &Password,
+) -> Result<bool, ServiceError> {
+    match credential.and_then(|c| c.password_hash.as_deref()) {
+        Some(hash) => match service.hasher().verify(password, hash).await {
+            Ok(_) => Ok(true),
+            Err(PasswordError::Mismatch) => Ok(false),
+            Err(other) => Err(password_failure(other)),
+        },
+        None => {
+            service.hasher().burn(password).await;
+            Ok(false)
+        }
+    }
+}
+
+/// A wrong password or code from someone already signed in: counted like a
+/// failed sign-in, and answered as a wrong `field` (they stay signed in)
+/// unless it locked the account.
+#[allow(clippy::too_many_arguments)]
+pub async fn refuse_in_session(
+    service: &Service,
+    session: &SessionRow,
+    address: &str,
+    credential: Option<&CredentialRow>,
+    action: &str,
+    reason: &str,
+    field: &str,
+    message: &str,
+) -> ServiceError {
+    let refused = fail_password(
+        service,
+        address,
+        true,
+        &session.user,
+        Some(&session.org),
+        credential,
+        action,
+        reason,
+    )
+    .await;
+    match refused {
+        Ok(ServiceError::Unauthenticated(_)) => ServiceError::invalid(field, message),
+        Ok(other) | Err(other) => other,
+    }
+}
+
 /// Signs in with an email and password, from `address`.
 pub async fn sign_in(
     service: &Service,
@@ -682,37 +733,18 @@ pub async fn reauthenticate(
     let now = now_ms();
     check_throttle(service, address, now)?;
     let credential = service.store().credential(&session.user).await?;
-    let hash = credential.as_ref().and_then(|c| c.password_hash.clone());
-    let right = match &hash {
-        Some(hash) => match service.hasher().verify(password, hash).await {
-            Ok(_) => true,
-            Err(PasswordError::Mismatch) => false,
-            Err(other) => return Err(password_failure(other)),
-        },
-        None => {
-            service.hasher().burn(password).await;
-            false
-        }
-    };
-    if !right {
-        let refused = fail_password(
+    if !password_matches(service, credential.as_ref(), password).await? {
+        return Err(refuse_in_session(
             service,
+            session,
             address,
-            true,
-            &session.user,
-            Some(&session.org),
             credential.as_ref(),
             "session.reauthenticate",
             "wrong password",
+            "password",
+            "the password is wrong",
         )
-        .await?;
-        // Still signed in: a wrong password here is a wrong field.
-        return Err(match refused {
-            ServiceError::Unauthenticated(_) => {
-                ServiceError::invalid("password", "the password is wrong")
-            }
-            locked => locked,
-        });
+        .await);
     }
     let mut next = session.clone();
     next.authenticated_at = now;
