@@ -11,7 +11,7 @@ use maud::{html, Markup};
 use rolecall_store::Stage;
 use serde::Deserialize;
 
-use super::{csrf_ok, forbidden_form, html_page, layout, messages, see_other, session};
+use super::{form_session, html_page, layout, messages, see_other, session};
 use crate::accounts::credentials::{self, ResetInput, ResetRequestInput};
 use crate::accounts::second_factor::{self, CodeInput};
 use crate::accounts::signin;
@@ -184,13 +184,10 @@ async fn mfa_verify(
     headers: HeaderMap,
     Form(form): Form<MfaForm>,
 ) -> Response {
-    let session = match session(&state, &headers, &address).await {
+    let session = match form_session(&state, &headers, &address, &form.csrf).await {
         Ok(session) => session,
-        Err(redirect) => return redirect,
+        Err(answer) => return answer,
     };
-    if !csrf_ok(&session, &form.csrf) {
-        return forbidden_form();
-    }
     let input = CodeInput {
         code: Some(form.code.trim().to_owned()).filter(|c| !c.is_empty()),
         recovery_code: Some(form.recovery_code.trim().to_owned())
@@ -250,13 +247,10 @@ async fn enrol_start(
     headers: HeaderMap,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let session = match session(&state, &headers, &address).await {
+    let session = match form_session(&state, &headers, &address, &form.csrf).await {
         Ok(session) => session,
-        Err(redirect) => return redirect,
+        Err(answer) => return answer,
     };
-    if !csrf_ok(&session, &form.csrf) {
-        return forbidden_form();
-    }
     match second_factor::enroll(&state.service, &session).await {
         Ok(enrolment) => layout::page(
             "Set up your authenticator app",
@@ -298,13 +292,10 @@ async fn enrol_confirm(
     headers: HeaderMap,
     Form(form): Form<ConfirmForm>,
 ) -> Response {
-    let session = match session(&state, &headers, &address).await {
+    let session = match form_session(&state, &headers, &address, &form.csrf).await {
         Ok(session) => session,
-        Err(redirect) => return redirect,
+        Err(answer) => return answer,
     };
-    if !csrf_ok(&session, &form.csrf) {
-        return forbidden_form();
-    }
     let input = CodeInput {
         code: Some(form.code),
         recovery_code: None,

@@ -115,6 +115,21 @@ pub(crate) async fn signed_in(
     Ok((session, principal))
 }
 
+/// The session of a form's POST, whatever its stage, with the form's CSRF
+/// token checked: otherwise the page to answer with (sign in, or refused).
+pub(crate) async fn form_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    address: &str,
+    csrf: &str,
+) -> Result<SessionRow, Response> {
+    let session = session(state, headers, address).await?;
+    if !csrf_ok(&session, csrf) {
+        return Err(forbidden_form());
+    }
+    Ok(session)
+}
+
 /// Whether a form's `csrf` field is the session's token.
 pub(crate) fn csrf_ok(session: &SessionRow, sent: &str) -> bool {
     sent.len() == session.csrf.len()
@@ -235,13 +250,10 @@ async fn sign_out(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let session = match session(&state, &headers, &address).await {
+    let session = match form_session(&state, &headers, &address, &form.csrf).await {
         Ok(session) => session,
-        Err(redirect) => return redirect,
+        Err(answer) => return answer,
     };
-    if !csrf_ok(&session, &form.csrf) {
-        return forbidden_form();
-    }
     if let Err(error) = signin::sign_out(&state.service, &session, &address).await {
         return html_page(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -312,13 +324,10 @@ async fn change_password(
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    let session = match session(&state, &headers, &address).await {
+    let session = match form_session(&state, &headers, &address, &form.csrf).await {
         Ok(session) => session,
-        Err(redirect) => return redirect,
+        Err(answer) => return answer,
     };
-    if !csrf_ok(&session, &form.csrf) {
-        return forbidden_form();
-    }
     let input = ChangePasswordInput {
         current_password: form.current_password,
         new_password: form.new_password,
