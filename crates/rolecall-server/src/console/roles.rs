@@ -1,17 +1,12 @@
-//! Roles in the console:
-//!
-//! - User Role Management: the users of an organization × the roles that
-//!   may be given there, a grid of checkboxes saved at once with "Update
-//!   Roles" (the seed's "update 5 or more user roles at once"), through the
-//!   API's all-or-nothing bulk update, each user's ETag in a hidden field;
-//! - Roles: each application's role × permission table, grouped by module
-//!   like the seed's, and a form to create a custom role by copying one.
+//! Roles in the console: each application's role × permission table,
+//! grouped by module like the seed's, a form to create a custom role by
+//! copying one, and the page to edit a custom role.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -20,13 +15,11 @@ use rolecall_model::{Scope, SubscriptionIx};
 use serde::Deserialize;
 
 use super::{csrf_ok, forbidden_form, html_page, layout, messages, see_other, signed_in};
-use crate::accounts::signin::{self, SessionView};
+use crate::console::layout::Viewer;
 use crate::error::ServiceError;
 use crate::http::extract::Source;
 use crate::http::AppState;
-use crate::ops::access::{self, BulkAccess, BulkItem};
 use crate::ops::orgs;
-use crate::ops::people::{self, UserView};
 use crate::ops::roles::{self, NewRole, RoleUpdate, RoleView};
 use crate::principal::Principal;
 use crate::rules;
@@ -34,13 +27,12 @@ use crate::service::Live;
 
 /// What the console says when a bulk update meets a user changed since the
 /// page was opened.
-const STALE: &str = "This user was changed by someone else since you opened the page. \
+pub(super) const STALE: &str = "This user was changed by someone else since you opened the page. \
                      Reload to see the changes.";
 
 /// This module's routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/role-management", get(grid_page).post(update_roles))
         .route("/roles", get(roles_page).post(create_role))
         .route("/roles/edit", get(edit_page).post(save_role))
 }
@@ -64,7 +56,7 @@ pub struct PageQuery {
 }
 
 /// A link to a page of this module for `org`, with more query pairs.
-fn link(path: &str, org: &str, extra: &[(&str, &str)]) -> String {
+pub(super) fn link(path: &str, org: &str, extra: &[(&str, &str)]) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     query.append_pair("org", org);
     for (key, value) in extra {
@@ -74,7 +66,7 @@ fn link(path: &str, org: &str, extra: &[(&str, &str)]) -> String {
 }
 
 /// A picker of the organizations the actor reaches (a GET form).
-fn org_picker(live: &Live, principal: &Principal, path: &str, org: &str) -> Markup {
+pub(super) fn org_picker(live: &Live, principal: &Principal, path: &str, org: &str) -> Markup {
     let reachable = orgs::list(live, principal);
     html! {
         form method="get" action=(path) style="display:flex;flex-wrap:wrap;gap:12px;align-items:flex-end;margin-bottom:16px" {
@@ -89,458 +81,6 @@ fn org_picker(live: &Live, principal: &Principal, path: &str, org: &str) -> Mark
             button type="submit" style="margin-top:0" { "Show" }
         }
     }
-}
-
-// --- User Role Management ---------------------------------------------------
-
-/// A role column of the grid.
-struct Column {
-    id: String,
-    name: String,
-    /// Whether the actor may give it (the bulk update's own rule).
-    grantable: bool,
-}
-
-/// The columns of one application.
-struct AppColumns {
-    name: String,
-    roles: Vec<Column>,
-}
-
-/// A user row of the grid.
-struct Row {
-    user: UserView,
-    etag: String,
-    /// The actor's own row: nobody changes their own access.
-    is_self: bool,
-}
-
-/// Everything the grid shows.
-struct Grid {
-    org_name: String,
-    apps: Vec<AppColumns>,
-    rows: Vec<Row>,
-}
-
-/// Reads the grid of `org`: for user managers only.
-fn read_grid(live: &Live, principal: &Principal, org: &str) -> Result<Grid, ServiceError> {
-    rules::require(live, principal, org, rules::USER_ADMIN)?;
-    let users = people::list_users(live, principal, org)?;
-    let roles = roles::list(live, principal, org)?;
-    let catalog = live.snapshot.catalog();
-    let apps = catalog
-        .applications
-        .iter()
-        .map(|app| AppColumns {
-            name: app.name.clone(),
-            roles: roles
-                .iter()
-                .filter(|r| r.application == app.id)
-                .map(|r| Column {
-                    id: r.id.clone(),
-                    name: r.name.clone(),
-                    grantable: rules::may_grant_roles(
-                        live,
-                        principal,
-                        org,
-                        std::iter::once(&r.id),
-                        "roles",
-                    )
-                    .is_ok(),
-                })
-                .collect(),
-        })
-        .filter(|a| !a.roles.is_empty())
-        .collect();
-    let mut rows = Vec::with_capacity(users.len());
-    for user in users {
-        rows.push(Row {
-            etag: access::user_etag(live, principal, org, &user.id)?,
-            is_self: principal.user() == Some(user.id.as_str()),
-            user,
-        });
-    }
-    let org_name = live
-        .model
-        .orgs
-        .get(org)
-        .map_or_else(|| org.to_owned(), |o| o.name.clone());
-    Ok(Grid {
-        org_name,
-        apps,
-        rows,
-    })
-}
-
-/// The grid form as posted: the users on the page, each with the ETag and
-/// the roles read when the page was drawn, and the roles now checked.
-#[derive(Debug, Default)]
-struct GridForm {
-    csrf: String,
-    org: String,
-    users: Vec<String>,
-    etags: BTreeMap<String, String>,
-    shown: BTreeMap<String, BTreeSet<String>>,
-    checked: BTreeMap<String, BTreeSet<String>>,
-}
-
-impl GridForm {
-    /// Reads the form: `user` per row, `etag:<user>`, `shown:<user>` (the
-    /// roles as drawn, comma-separated) and `role:<user>` per checked box.
-    fn parse(body: &[u8]) -> GridForm {
-        let mut form = GridForm::default();
-        for (key, value) in form_urlencoded::parse(body) {
-            let value = value.into_owned();
-            match key.split_once(':') {
-                None if key == "csrf" => form.csrf = value,
-                None if key == "org" => form.org = value,
-                None if key == "user" => form.users.push(value),
-                Some(("etag", user)) => {
-                    form.etags.insert(user.to_owned(), value);
-                }
-                Some(("shown", user)) => {
-                    let roles = value
-                        .split(',')
-                        .filter(|r| !r.is_empty())
-                        .map(str::to_owned)
-                        .collect();
-                    form.shown.insert(user.to_owned(), roles);
-                }
-                Some(("role", user)) => {
-                    form.checked
-                        .entry(user.to_owned())
-                        .or_default()
-                        .insert(value);
-                }
-                _ => {}
-            }
-        }
-        form
-    }
-
-    /// The users whose checked roles differ from the ones drawn, with
-    /// their new roles and ETag.
-    fn changes(&self) -> Vec<BulkItem> {
-        let none = BTreeSet::new();
-        self.users
-            .iter()
-            .filter_map(|user| {
-                let checked = self.checked.get(user).unwrap_or(&none);
-                let shown = self.shown.get(user).unwrap_or(&none);
-                (checked != shown).then(|| BulkItem {
-                    user: user.clone(),
-                    if_match: self.etags.get(user).cloned(),
-                    roles: Some(checked.iter().cloned().collect()),
-                    grants: None,
-                    denials: None,
-                    scheduler_type: None,
-                    scheduler_level: None,
-                    tasking_access: None,
-                    expires: None,
-                })
-            })
-            .collect()
-    }
-}
-
-fn grid_notice(query: &PageQuery) -> Option<String> {
-    match query.done.as_deref() {
-        Some("roles_updated") => Some(match query.count {
-            Some(1) => "Roles updated for 1 user.".to_owned(),
-            Some(n) => format!("Roles updated for {n} users."),
-            None => "Roles updated.".to_owned(),
-        }),
-        Some("no_changes") => Some("Nothing to update: no box was changed.".to_owned()),
-        _ => None,
-    }
-}
-
-/// The grid, checked as stored, or as `posted` after a refused update.
-fn grid_form(view: &SessionView, org: &str, grid: &Grid, posted: Option<&GridForm>) -> Markup {
-    let column_count: usize = grid.apps.iter().map(|a| a.roles.len()).sum();
-    html! {
-        form method="post" action="/role-management" {
-            input type="hidden" name="csrf" value=(view.csrf_token);
-            input type="hidden" name="org" value=(org);
-            div role="region" aria-label="Users and their roles" tabindex="0" style="overflow-x:auto;margin-bottom:8px" {
-                table {
-                    caption.hint style="text-align:left;caption-side:top;padding:4px 0" {
-                        (grid.rows.len()) " users of " (grid.org_name) " × the " (column_count)
-                        " roles that may be given there"
-                    }
-                    colgroup { col; }
-                    @for app in &grid.apps { colgroup span=(app.roles.len()) {} }
-                    thead {
-                        tr {
-                            th scope="col" rowspan="2" style="vertical-align:bottom" { "User" }
-                            @for app in &grid.apps {
-                                th scope="colgroup" colspan=(app.roles.len()) style="text-align:center;border-left:2px solid #9aa3ae" { (app.name) }
-                            }
-                        }
-                        tr {
-                            @for app in &grid.apps {
-                                @for (i, role) in app.roles.iter().enumerate() {
-                                    th scope="col" style=(column_style(i, "font-size:.85rem;text-align:center;vertical-align:bottom;min-width:4.5em;padding:6px 4px")) {
-                                        (role.name)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    tbody {
-                        @for row in &grid.rows {
-                            (grid_row(row, grid, posted))
-                        }
-                    }
-                }
-            }
-            p.hint {
-                "Greyed-out boxes cannot be changed here: roles you do not hold yourself "
-                "(only a System Admin gives any role), and your own row (nobody changes "
-                "their own access). Only the rows you change are saved; if any of them "
-                "cannot be saved, none is."
-            }
-            button type="submit" { "Update Roles" }
-        }
-    }
-}
-
-/// The style of a cell: a heavier line before each application's first.
-fn column_style(index_in_app: usize, more: &str) -> String {
-    if index_in_app == 0 {
-        format!("border-left:2px solid #9aa3ae;{more}")
-    } else {
-        more.to_owned()
-    }
-}
-
-fn grid_row(row: &Row, grid: &Grid, posted: Option<&GridForm>) -> Markup {
-    let user = &row.user;
-    // After a refused update, the boxes as the person left them, with the
-    // ETags and roles of the page they started from.
-    let posted = posted.filter(|p| p.users.contains(&user.id));
-    let stored: BTreeSet<String> = user.access.roles.iter().cloned().collect();
-    let checked = posted
-        .and_then(|p| p.checked.get(&user.id))
-        .cloned()
-        .unwrap_or_else(|| {
-            if posted.is_some() {
-                BTreeSet::new()
-            } else {
-                stored.clone()
-            }
-        });
-    let shown = posted
-        .and_then(|p| p.shown.get(&user.id))
-        .unwrap_or(&stored);
-    let etag = posted
-        .and_then(|p| p.etags.get(&user.id))
-        .unwrap_or(&row.etag);
-    let columns: BTreeSet<&str> = grid
-        .apps
-        .iter()
-        .flat_map(|a| a.roles.iter().map(|r| r.id.as_str()))
-        .collect();
-    html! {
-        tr {
-            th scope="row" {
-                (user.name)
-                @if row.is_self { " (you)" }
-                br;
-                span.hint style="font-weight:normal;font-size:.8rem;white-space:nowrap" { (user.email.as_deref().unwrap_or(&user.id)) }
-                @if !row.is_self {
-                    input type="hidden" name="user" value=(user.id);
-                    input type="hidden" name=(format!("etag:{}", user.id)) value=(etag);
-                    input type="hidden" name=(format!("shown:{}", user.id)) value=(shown.iter().cloned().collect::<Vec<_>>().join(","));
-                    // Roles held that no column shows are kept as they are.
-                    @for role in stored.iter().filter(|r| !columns.contains(r.as_str())) {
-                        input type="hidden" name=(format!("role:{}", user.id)) value=(role);
-                    }
-                }
-            }
-            @for app in &grid.apps {
-                @for (i, role) in app.roles.iter().enumerate() {
-                    @let is_checked = checked.contains(&role.id);
-                    @let locked = row.is_self || !role.grantable;
-                    td style=(column_style(i, "text-align:center;padding:8px 4px")) {
-                        input type="checkbox"
-                            name=(format!("role:{}", user.id))
-                            value=(role.id)
-                            aria-label=(format!("{}: {}", user.name, role.name))
-                            checked[is_checked]
-                            disabled[locked]
-                            style="width:20px;height:20px";
-                        // A disabled box is not sent: keep what it shows.
-                        @if locked && is_checked && !row.is_self {
-                            input type="hidden" name=(format!("role:{}", user.id)) value=(role.id);
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The User Role Management page around `body`.
-fn grid_layout(
-    live: &Live,
-    principal: &Principal,
-    view: &SessionView,
-    org: &str,
-    notice: Option<&str>,
-    body: Markup,
-) -> Markup {
-    layout::page(
-        "User Role Management",
-        Some(view),
-        html! {
-            (org_picker(live, principal, "/role-management", org))
-            p { "Users can be assigned to more than one role. Check or uncheck boxes, then use the Update Roles button to save every change at once." }
-            (layout::notice(notice))
-            (body)
-        },
-    )
-}
-
-async fn grid_page(
-    State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
-    Query(query): Query<PageQuery>,
-) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
-    let live = state.service.live();
-    let view = signin::view(&live.model, &session);
-    let org = query.org.clone().unwrap_or_else(|| session.org.clone());
-    let notice = grid_notice(&query);
-    match read_grid(&live, &principal, &org) {
-        Ok(grid) => grid_layout(
-            &live,
-            &principal,
-            &view,
-            &org,
-            notice.as_deref(),
-            grid_form(&view, &org, &grid, None),
-        )
-        .into_response(),
-        Err(error) => html_page(
-            error.status().0,
-            grid_layout(
-                &live,
-                &principal,
-                &view,
-                &org,
-                None,
-                layout::errors(&messages(&error)),
-            ),
-        ),
-    }
-}
-
-/// The op's messages, with `updates[2].` replaced by the user's name.
-fn bulk_messages(live: &Live, error: &ServiceError, items: &[BulkItem]) -> Vec<String> {
-    messages(error)
-        .into_iter()
-        .map(|mut line| {
-            for (i, item) in items.iter().enumerate() {
-                let name = live
-                    .model
-                    .users
-                    .get(&item.user)
-                    .map_or_else(|| item.user.clone(), |u| live.model.user_name(u));
-                line = line
-                    .replace(&format!("updates[{i}].roles: "), &format!("{name}: "))
-                    .replace(&format!("updates[{i}]."), &format!("{name}: "));
-            }
-            line
-        })
-        .collect()
-}
-
-async fn update_roles(
-    State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
-    let mut form = GridForm::parse(&body);
-    if !csrf_ok(&session, &form.csrf) {
-        return forbidden_form();
-    }
-    if form.org.is_empty() {
-        form.org.clone_from(&session.org);
-    }
-    let org = form.org.clone();
-    let items = form.changes();
-    if items.is_empty() {
-        return see_other(&link("/role-management", &org, &[("done", "no_changes")]));
-    }
-    let count = items.len();
-    let input = BulkAccess {
-        updates: items.clone(),
-    };
-    let error = match access::bulk(&state.service, &principal, &address, &org, input).await {
-        Ok(_) => {
-            let count = count.to_string();
-            return see_other(&link(
-                "/role-management",
-                &org,
-                &[("done", "roles_updated"), ("count", &count)],
-            ));
-        }
-        Err(error) => error,
-    };
-    let live = state.service.live();
-    let view = signin::view(&live.model, &session);
-    if matches!(error, ServiceError::Stale) {
-        // Nothing was saved; the page must be read again before trying.
-        let changed: Vec<String> = items
-            .iter()
-            .filter(|item| {
-                access::user_etag(&live, &principal, &org, &item.user).ok() != item.if_match
-            })
-            .filter_map(|item| live.model.users.get(&item.user))
-            .map(|u| live.model.user_name(u))
-            .collect();
-        let mut lines = vec![STALE.to_owned()];
-        if !changed.is_empty() {
-            lines.push(format!("Changed since: {}.", changed.join(", ")));
-        }
-        lines.push("Nothing was saved.".to_owned());
-        return html_page(
-            StatusCode::CONFLICT,
-            grid_layout(
-                &live,
-                &principal,
-                &view,
-                &org,
-                None,
-                html! {
-                    (layout::errors(&lines))
-                    p { a href=(link("/role-management", &org, &[])) { "Reload User Role Management" } }
-                },
-            ),
-        );
-    }
-    let problems = bulk_messages(&live, &error, &items);
-    let body = match read_grid(&live, &principal, &org) {
-        Ok(grid) => html! {
-            (layout::errors(&problems))
-            (grid_form(&view, &org, &grid, Some(&form)))
-        },
-        Err(read_error) => layout::errors(&messages(&read_error)),
-    };
-    html_page(
-        error.status().0,
-        grid_layout(&live, &principal, &view, &org, None, body),
-    )
 }
 
 // --- Roles: the role × permission tables ------------------------------------
@@ -655,7 +195,7 @@ pub struct CreateRoleForm {
 }
 
 fn create_form(
-    view: &SessionView,
+    view: &Viewer,
     org: &str,
     roles: &[RoleView],
     live: &Live,
@@ -667,7 +207,7 @@ fn create_form(
             h2 { "Create a custom role by copying one" }
             p.hint { "The new role starts with every permission of the one you copy, and belongs to this organization." }
             form method="post" action="/roles" {
-                input type="hidden" name="csrf" value=(view.csrf_token);
+                input type="hidden" name="csrf" value=(view.session.csrf_token);
                 input type="hidden" name="org" value=(org);
                 label for="copy_of" { "Role to copy" }
                 select id="copy_of" name="copy_of" required {
@@ -699,7 +239,7 @@ fn create_form(
 fn roles_body(
     live: &Live,
     principal: &Principal,
-    view: &SessionView,
+    view: &Viewer,
     org: &str,
     sent: &CreateRoleForm,
 ) -> Result<Markup, ServiceError> {
@@ -721,7 +261,7 @@ fn roles_body(
 fn roles_layout(
     live: &Live,
     principal: &Principal,
-    view: &SessionView,
+    view: &Viewer,
     org: &str,
     before: Markup,
     body: Markup,
@@ -748,7 +288,7 @@ async fn roles_page(
         Err(redirect) => return redirect,
     };
     let live = state.service.live();
-    let view = signin::view(&live.model, &session);
+    let view = Viewer::of(&live, &session);
     let org = query.org.clone().unwrap_or_else(|| session.org.clone());
     let notice = match (query.done.as_deref(), query.role.as_deref()) {
         (Some("role_created"), Some(role)) => Some(format!(
@@ -819,7 +359,7 @@ async fn create_role(
         )),
         Err(error) => {
             let live = state.service.live();
-            let view = signin::view(&live.model, &session);
+            let view = Viewer::of(&live, &session);
             let body = roles_body(&live, &principal, &view, &org, &form)
                 .unwrap_or_else(|read_error| layout::errors(&messages(&read_error)));
             html_page(
@@ -868,7 +408,7 @@ fn custom_role(
 /// module; `grants` are the ones checked.
 fn edit_form(
     live: &Live,
-    view: &SessionView,
+    view: &Viewer,
     org: &str,
     role: &RoleView,
     name: &str,
@@ -883,7 +423,7 @@ fn edit_form(
         .collect();
     html! {
         form.card method="post" action="/roles/edit" {
-            input type="hidden" name="csrf" value=(view.csrf_token);
+            input type="hidden" name="csrf" value=(view.session.csrf_token);
             input type="hidden" name="org" value=(org);
             input type="hidden" name="role" value=(role.id);
             label for="role_name" { "Name" }
@@ -912,7 +452,7 @@ fn edit_form(
     }
 }
 
-fn edit_layout(view: &SessionView, problems: &[String], body: Markup) -> Markup {
+fn edit_layout(view: &Viewer, problems: &[String], body: Markup) -> Markup {
     layout::page(
         "Edit custom role",
         Some(view),
@@ -934,7 +474,7 @@ async fn edit_page(
         Err(redirect) => return redirect,
     };
     let live = state.service.live();
-    let view = signin::view(&live.model, &session);
+    let view = Viewer::of(&live, &session);
     let org = query.org.clone().unwrap_or_else(|| session.org.clone());
     match custom_role(&live, &principal, &org, &query.role) {
         Ok(role) => {
@@ -997,7 +537,7 @@ async fn save_role(
         )),
         Err(error) => {
             let live = state.service.live();
-            let view = signin::view(&live.model, &session);
+            let view = Viewer::of(&live, &session);
             let body = match custom_role(&live, &principal, &org, &role) {
                 Ok(found) => edit_form(&live, &view, &org, &found, &name, &grants),
                 Err(_) => html! {},
