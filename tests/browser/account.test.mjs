@@ -2,29 +2,9 @@
 // (here, the server's mail folder) and works once.
 
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 
 import { consoleTest } from './console-test.mjs';
-
-// The reset link in the one message to `to` about a reset, decoded from
-// quoted-printable; waits for the server's mail sender to write it.
-async function resetLink(dir, to) {
-  const folder = join(dir, 'rolecall-mail');
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const names = await readdir(folder).catch(() => []);
-    for (const name of names) {
-      const text = await readFile(join(folder, name), 'utf8');
-      if (!text.includes(`To: ${to}`) || !text.includes('Reset your rolecall password')) continue;
-      const body = text.split(/\r?\n\r?\n/).slice(1).join('\n').replace(/=\r?\n/g, '');
-      const decoded = body.replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
-      const match = /(http:\/\/\S+\/reset-password\?token=[0-9a-f]{64})/.exec(decoded);
-      if (match) return match[1];
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no reset email to ${to} in ${folder}`);
-}
+import { resetLink } from './mail.mjs';
 
 consoleTest('a forgotten password is reset by the emailed link, once', async ({
   page,

@@ -6,23 +6,12 @@
 // there until it subscribes to Billing.
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 
 import { consoleTest } from './console-test.mjs';
+import { signInAsAlice } from './people.mjs';
 
 const CHECK_BOB_CHARGES_SOUTH =
   '/access-checker?org=acme-south&user=bob&permission=web.manage_charge_entries&owner=';
-
-/** Signs in as alice with the temporary password and chooses a password. */
-async function signInAsAlice({ page, server, visit, submit, fillSecret }) {
-  const password = `Browser-${randomBytes(18).toString('base64url')}`;
-  await visit('/sign-in');
-  await page.getByLabel('Email').fill(server.email);
-  await fillSecret(page.getByLabel('Password', { exact: true }), server.temporaryPassword, 'Password');
-  await submit(page.getByRole('button', { name: 'Sign in' }), '/account/password');
-  await fillSecret(page.getByLabel('New password'), password, 'New password');
-  await submit(page.getByRole('button', { name: 'Change password' }), '/users');
-}
 
 /** Asks the access checker whether bob may manage charge entries in Acme South, as a person fills the form. */
 async function checkBobInSouth({ page, visit, submit }) {

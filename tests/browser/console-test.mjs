@@ -21,9 +21,11 @@ const ACTION_TIMEOUT_MS = 15_000;
  * @property {import('playwright-core').Page} page
  * @property {import('playwright-core').BrowserContext} context
  * @property {{baseUrl: string, email: string, temporaryPassword: string}} server
- * @property {(path: string) => Promise<void>} visit goes to `path` and checks the page
- * @property {(button: import('playwright-core').Locator, expectedPath: string) => Promise<void>} submit
- *   presses `button`, waits for the page it leads to, expects `expectedPath` and checks the page
+ * @property {(path: string, expected?: {status?: number}) => Promise<void>} visit goes to
+ *   `path` and checks the page; a refusal is expected with `status`
+ * @property {(button: import('playwright-core').Locator, expectedPath: string, expected?: {status?: number}) => Promise<void>} submit
+ *   presses `button`, waits for the page it leads to, expects `expectedPath` (and a refusal
+ *   with `status`, if given) and checks the page
  * @property {(field: import('playwright-core').Locator, secret: string, what: string) => Promise<void>} fillSecret
  *   fills a password field without letting the value reach an error message
  */
@@ -60,11 +62,24 @@ export function consoleTest(name, body) {
         }
       });
 
-      const visit = async (path) => {
-        const response = await page.goto(path);
-        await checkPage(page, response, report);
+      // Checks the page shown after `response`: an error status only when
+      // `status` expects it.
+      const landed = async (response, { status } = {}) => {
+        if (status !== undefined) {
+          const path = new URL(page.url()).pathname;
+          if (response?.status() !== status) {
+            throw new Error(`${path}: expected the server to answer ${status}, it answered ${response?.status()}`);
+          }
+          await checkPage(page, null, report);
+        } else {
+          await checkPage(page, response, report);
+        }
       };
-      const submit = async (button, expectedPath) => {
+      const visit = async (path, expected) => {
+        const response = await page.goto(path);
+        await landed(response, expected);
+      };
+      const submit = async (button, expectedPath, expected) => {
         const navigated = page
           .waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame() })
           .then(
@@ -83,7 +98,7 @@ export function consoleTest(name, body) {
               (heading ? ` (its <h1>: "${heading.trim()}")` : ''),
           );
         }
-        await checkPage(page, documentResponse, report);
+        await landed(documentResponse, expected);
       };
       const fillSecret = async (field, secret, what) => {
         try {

@@ -2,20 +2,9 @@
 // changing a user's roles and Analytics reports, as a user manager does it.
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 
 import { consoleTest } from './console-test.mjs';
-
-/** Signs in as the demo admin (alice) and chooses a password of her own. */
-async function signInAsAlice({ page, server, visit, submit, fillSecret }) {
-  const newPassword = `Browser-${randomBytes(18).toString('base64url')}`;
-  await visit('/sign-in');
-  await page.getByLabel('Email').fill(server.email);
-  await fillSecret(page.getByLabel('Password', { exact: true }), server.temporaryPassword, 'Password');
-  await submit(page.getByRole('button', { name: 'Sign in' }), '/account/password');
-  await fillSecret(page.getByLabel('New password'), newPassword, 'New password');
-  await submit(page.getByRole('button', { name: 'Change password' }), '/users');
-}
+import { signInAsAlice } from './people.mjs';
 
 /**
  * Adds an employee through the API, with the browser's session: the

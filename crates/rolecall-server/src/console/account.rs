@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::{form_session, html_page, layout, messages, see_other, session};
 use crate::accounts::credentials::{self, ResetInput, ResetRequestInput};
 use crate::accounts::second_factor::{self, CodeInput};
-use crate::accounts::signin;
+use crate::console::layout::Viewer;
 use crate::http::extract::Source;
 use crate::http::AppState;
 use crate::passwords::Password;
@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sign-in/mfa", get(mfa_page).post(mfa_verify))
         .route("/account/mfa", get(enrol_page).post(enrol_start))
         .route("/account/mfa/confirm", post(enrol_confirm))
+        .route("/account/mfa/remove", post(remove))
 }
 
 fn forgot_form(problems: &[String], sent: Option<&str>) -> Markup {
@@ -162,7 +163,7 @@ async fn mfa_page(
 ) -> Response {
     match session(&state, &headers, &address).await {
         Ok(session) if session.stage == Stage::Mfa => mfa_form(&session.csrf, &[]).into_response(),
-        Ok(_) => see_other("/users"),
+        Ok(_) => see_other("/"),
         Err(redirect) => redirect,
     }
 }
@@ -195,7 +196,7 @@ async fn mfa_verify(
             .map(Password::new),
     };
     match second_factor::verify(&state.service, &session, &address, input).await {
-        Ok(_) => see_other("/users"),
+        Ok(_) => see_other("/"),
         Err(error) => html_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             mfa_form(&session.csrf, &messages(&error)),
@@ -207,31 +208,98 @@ async fn enrol_page(
     State(state): State<AppState>,
     Source(address): Source,
     headers: HeaderMap,
+    Query(query): Query<EnrolQuery>,
 ) -> Response {
     let session = match session(&state, &headers, &address).await {
         Ok(session) => session,
         Err(redirect) => return redirect,
     };
-    let view = signin::view(&state.service.live().model, &session);
-    let required = session.stage == Stage::MfaEnroll;
+    let enrolled = match state.service.store().credential(&session.user).await {
+        Ok(credential) => credential.is_some_and(|c| c.totp_secret.is_some()),
+        Err(error) => return store_failed(&error.into()),
+    };
+    let view = Viewer::of(&state.service.live(), &session);
+    let notice = match query.done.as_deref() {
+        Some("removed") => Some("The second factor is off: your password alone signs you in."),
+        _ => None,
+    };
+    enrol_form(&view, enrolled, notice, &[]).into_response()
+}
+
+/// `GET /account/mfa` query: a message to show.
+#[derive(Debug, Default, Deserialize)]
+pub struct EnrolQuery {
+    /// What was just done (`removed`).
+    #[serde(default)]
+    pub done: Option<String>,
+}
+
+fn enrol_form(view: &Viewer, enrolled: bool, notice: Option<&str>, problems: &[String]) -> Markup {
+    let required = view.session.stage == Stage::MfaEnroll;
     layout::page(
         "Second factor",
-        (!required).then_some(&view),
+        (!required).then_some(view),
         html! {
             div.card.narrow {
-                @if required {
-                    p { "Your organization requires a second factor. Set up an authenticator app to continue." }
+                (layout::notice(notice))
+                (layout::errors(problems))
+                @if enrolled {
+                    p { "Your sign-in asks for a code from your authenticator app after your password." }
+                    form method="post" action="/account/mfa/remove" {
+                        input type="hidden" name="csrf" value=(view.session.csrf_token);
+                        label for="password" { "Your password, to turn it off" }
+                        input type="password" id="password" name="password" autocomplete="current-password" required;
+                        button type="submit" { "Turn off the second factor" }
+                    }
                 } @else {
-                    p { "A second factor protects your account even if your password leaks." }
-                }
-                form method="post" action="/account/mfa" {
-                    input type="hidden" name="csrf" value=(view.csrf_token);
-                    button type="submit" { "Set up an authenticator app" }
+                    @if required {
+                        p { "Your organization requires a second factor. Set up an authenticator app to continue." }
+                    } @else {
+                        p { "A second factor protects your account even if your password leaks." }
+                    }
+                    form method="post" action="/account/mfa" {
+                        input type="hidden" name="csrf" value=(view.session.csrf_token);
+                        button type="submit" { "Set up an authenticator app" }
+                    }
                 }
             }
         },
     )
-    .into_response()
+}
+
+fn store_failed(error: &crate::error::ServiceError) -> Response {
+    html_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        layout::page("Second factor", None, layout::errors(&messages(error))),
+    )
+}
+
+/// The form that turns the second factor off.
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    csrf: String,
+    password: Password,
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+    Form(form): Form<RemoveForm>,
+) -> Response {
+    let session = match form_session(&state, &headers, &address, &form.csrf).await {
+        Ok(session) => session,
+        Err(answer) => return answer,
+    };
+    match second_factor::remove(&state.service, &session, &address, &form.password).await {
+        Ok(()) => see_other("/account/mfa?done=removed"),
+        Err(error) => {
+            let view = Viewer::of(&state.service.live(), &session);
+            let status = super::users::status_of(&error);
+            html_page(status, enrol_form(&view, true, None, &messages(&error)))
+        }
+    }
 }
 
 /// A form carrying only the CSRF token.
@@ -301,18 +369,26 @@ async fn enrol_confirm(
         recovery_code: None,
     };
     match second_factor::confirm(&state.service, &session, &address, input).await {
-        Ok(enrolled) => layout::page(
+        Ok(enrolled) => {
+            // The session as it is now (an enrolment at sign-in made it
+            // active).
+            let viewer = match super::session(&state, &headers, &address).await {
+                Ok(now) => Viewer::of(&state.service.live(), &now),
+                Err(redirect) => return redirect,
+            };
+            layout::page(
             "Second factor is on",
-            Some(&enrolled.session),
+            Some(&viewer),
             html! {
                 div.card.narrow {
                     p { "Keep these recovery codes somewhere safe. Each works once, if you lose your authenticator app. They are not shown again." }
                     ul { @for code in &enrolled.recovery_codes { li { code { (code) } } } }
-                    p { a href="/users" { "Continue" } }
+                    p { a href="/" { "Continue" } }
                 }
             },
         )
-        .into_response(),
+        .into_response()
+        }
         Err(error) => html_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             layout::page(

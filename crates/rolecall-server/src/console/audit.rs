@@ -15,7 +15,7 @@ use time::{Date, Month};
 
 use super::checker::{given, org_select, page_org};
 use super::{html_page, layout, messages, signed_in};
-use crate::accounts::signin;
+use crate::console::layout::Viewer;
 use crate::error::{FieldError, ServiceError};
 use crate::http::extract::Source;
 use crate::http::AppState;
@@ -182,7 +182,7 @@ async fn audit_page(
         Err(redirect) => return redirect,
     };
     let live = state.service.live();
-    let view = signin::view(&live.model, &session);
+    let view = Viewer::of(&live, &session);
     let org = match page_org(&live, &principal, &query.org, &session.org) {
         Ok(org) => org,
         Err(error) => {

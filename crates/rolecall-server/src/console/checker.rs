@@ -11,7 +11,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{html_page, layout, messages, signed_in};
-use crate::accounts::signin;
+use crate::console::layout::Viewer;
 use crate::error::ServiceError;
 use crate::http::extract::Source;
 use crate::http::AppState;
@@ -110,7 +110,7 @@ async fn checker(
         Err(redirect) => return redirect,
     };
     let live = state.service.live();
-    let view = signin::view(&live.model, &session);
+    let view = Viewer::of(&live, &session);
     let org = match page_org(&live, &principal, &query.org, &session.org) {
         Ok(org) => org,
         Err(error) => {

@@ -2,8 +2,89 @@
 //! who is signed in, and the styles (small, inline: no asset to serve).
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
+use rolecall_store::SessionRow;
 
-use crate::accounts::signin::SessionView;
+use crate::accounts::signin::{self, SessionView};
+use crate::principal::Principal;
+use crate::rules;
+use crate::service::Live;
+
+/// Who is signed in, and which areas of the console are theirs to use: the
+/// header links only to those.
+pub struct Viewer {
+    /// The session, as the API shows it.
+    pub session: SessionView,
+    /// The areas open to them.
+    pub areas: Areas,
+}
+
+/// The areas of the console a person may use, by the same rules as the
+/// operations behind them, in any organization they reach. Roles,
+/// Organization and the access checker are open to everyone signed in (to
+/// read; their forms are offered to those who may use them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Areas {
+    /// The users list and User Role Management: a user manager.
+    pub users: bool,
+    /// The audit log: an auditor.
+    pub audit: bool,
+    /// The access review: a user manager or an auditor.
+    pub review: bool,
+}
+
+impl Viewer {
+    /// The viewer of `session`; a session not fully signed in has no areas.
+    pub fn of(live: &Live, session: &SessionRow) -> Viewer {
+        let areas = signin::principal_of(session)
+            .map(|principal| Areas::of(live, &principal))
+            .unwrap_or_default();
+        Viewer {
+            session: signin::view(&live.model, session),
+            areas,
+        }
+    }
+
+    /// The page to start from: the users list for a user manager, else
+    /// their own access.
+    pub fn home(&self) -> String {
+        if self.areas.users {
+            "/users".to_owned()
+        } else {
+            own_page(&self.session.user, &self.session.org)
+        }
+    }
+}
+
+/// The page of `user`'s own access in `org`.
+pub fn own_page(user: &str, org: &str) -> String {
+    format!(
+        "/users/{}?{}",
+        form_urlencoded::byte_serialize(user.as_bytes()).collect::<String>(),
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("org", org)
+            .finish()
+    )
+}
+
+impl Areas {
+    /// What `principal` may use, in any organization they reach.
+    pub fn of(live: &Live, principal: &Principal) -> Areas {
+        let mut areas = Areas::default();
+        for org in live.model.orgs.keys() {
+            if rules::visible_org(live, principal, org).is_err() {
+                continue;
+            }
+            let holds = |permissions| rules::require(live, principal, org, permissions).is_ok();
+            areas.users |= holds(rules::USER_ADMIN);
+            areas.audit |= holds(rules::AUDIT_READER);
+            if areas.users && areas.audit {
+                break;
+            }
+        }
+        areas.review = areas.users || areas.audit;
+        areas
+    }
+}
 
 /// Styles: readable on a laptop and a tablet, visible keyboard focus,
 /// colours with enough contrast (WCAG AA).
@@ -35,7 +116,7 @@ th{background:#eef1f5}
 "#;
 
 /// A whole page: `title` in the tab and as the page's `<h1>`.
-pub fn page(title: &str, session: Option<&SessionView>, body: Markup) -> Markup {
+pub fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -49,20 +130,32 @@ pub fn page(title: &str, session: Option<&SessionView>, body: Markup) -> Markup 
                 a.skip href="#main" { "Skip to the content" }
                 header {
                     strong { "rolecall" }
-                    @if let Some(session) = session {
+                    @if let Some(viewer) = viewer {
+                        @let session = &viewer.session;
+                        @let areas = viewer.areas;
                         nav aria-label="Main" {
                             ul {
-                                li { a href="/users" { "Users" } }
-                                li { a href="/role-management" { "User Role Management" } }
+                                @if areas.users {
+                                    li { a href="/users" { "Users" } }
+                                    li { a href="/role-management" { "User Role Management" } }
+                                } @else {
+                                    li { a href=(own_page(&session.user, &session.org)) { "My access" } }
+                                }
                                 li { a href="/roles" { "Roles" } }
                                 li { a href="/organization" { "Organization" } }
                                 li { a href="/access-checker" { "Access checker" } }
-                                li { a href="/audit" { "Audit log" } }
-                                li { a href="/access-review" { "Access review" } }
+                                @if areas.audit {
+                                    li { a href="/audit" { "Audit log" } }
+                                }
+                                @if areas.review {
+                                    li { a href="/access-review" { "Access review" } }
+                                }
                             }
                         }
                         div {
                             span { (session.name) " · " (session.org) " " }
+                            a href="/account/password" { "Password" } " "
+                            a href="/account/mfa" { "Second factor" } " "
                             form method="post" action="/sign-out" {
                                 input type="hidden" name="csrf" value=(session.csrf_token);
                                 button.link type="submit" { "Sign out" }

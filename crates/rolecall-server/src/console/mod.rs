@@ -10,9 +10,11 @@
 pub mod account;
 pub mod audit;
 pub mod checker;
+pub mod groups;
 pub mod layout;
 pub mod org;
 pub mod review;
+pub mod role_management;
 pub mod roles;
 pub mod users;
 
@@ -27,7 +29,8 @@ use rolecall_store::{SessionRow, Stage};
 use serde::Deserialize;
 
 use crate::accounts::credentials::{self, ChangePasswordInput};
-use crate::accounts::signin::{self, SessionView, SignInInput};
+use crate::accounts::signin::{self, SignInInput};
+use crate::console::layout::Viewer;
 use crate::error::ServiceError;
 use crate::http::extract::Source;
 use crate::http::AppState;
@@ -47,7 +50,9 @@ pub fn routes() -> Router<AppState> {
         .merge(account::routes())
         .merge(users::routes())
         .merge(roles::routes())
+        .merge(role_management::routes())
         .merge(org::routes())
+        .merge(groups::routes())
         .merge(checker::routes())
         .merge(audit::routes())
         .merge(review::routes())
@@ -151,8 +156,17 @@ pub(crate) fn forbidden_form() -> Response {
     )
 }
 
-async fn home() -> Response {
-    see_other("/users")
+/// The first page: the users list for a user manager, else the person's
+/// own access.
+async fn home(
+    State(state): State<AppState>,
+    Source(address): Source,
+    headers: HeaderMap,
+) -> Response {
+    match signed_in(&state, &headers, &address).await {
+        Ok((session, _)) => see_other(&Viewer::of(&state.service.live(), &session).home()),
+        Err(redirect) => redirect,
+    }
 }
 
 /// `GET /sign-in` query: a message to show.
@@ -217,7 +231,7 @@ async fn sign_in(
                 Stage::ChangePassword => "/account/password",
                 Stage::Mfa => "/sign-in/mfa",
                 Stage::MfaEnroll => "/account/mfa",
-                Stage::Active => "/users",
+                Stage::Active => "/",
             };
             let mut response = see_other(next);
             if let Some(cookie) =
@@ -267,19 +281,19 @@ async fn sign_out(
     response
 }
 
-fn password_form(view: &SessionView, problems: &[String]) -> Markup {
-    let forced = view.stage == Stage::ChangePassword;
+fn password_form(view: &Viewer, problems: &[String]) -> Markup {
+    let forced = view.session.stage == Stage::ChangePassword;
     layout::page(
         "Choose a new password",
         (!forced).then_some(view),
         html! {
             div.card.narrow {
                 @if forced {
-                    p { "Welcome, " (view.name) ". Choose a password of your own to continue." }
+                    p { "Welcome, " (view.session.name) ". Choose a password of your own to continue." }
                 }
                 (layout::errors(problems))
                 form method="post" action="/account/password" {
-                    input type="hidden" name="csrf" value=(view.csrf_token);
+                    input type="hidden" name="csrf" value=(view.session.csrf_token);
                     @if !forced {
                         label for="current_password" { "Current password" }
                         input type="password" id="current_password" name="current_password" autocomplete="current-password" required;
@@ -301,7 +315,7 @@ async fn password_page(
 ) -> Response {
     match session(&state, &headers, &address).await {
         Ok(session) => {
-            let view = signin::view(&state.service.live().model, &session);
+            let view = Viewer::of(&state.service.live(), &session);
             password_form(&view, &[]).into_response()
         }
         Err(redirect) => redirect,
@@ -334,13 +348,13 @@ async fn change_password(
     };
     match credentials::change_password(&state.service, &session, &address, input).await {
         Ok(view) => see_other(match view.stage {
-            Stage::Active => "/users",
+            Stage::Active => "/",
             Stage::Mfa => "/sign-in/mfa",
             Stage::MfaEnroll => "/account/mfa",
             Stage::ChangePassword => "/account/password",
         }),
         Err(error) => {
-            let view = signin::view(&state.service.live().model, &session);
+            let view = Viewer::of(&state.service.live(), &session);
             html_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 password_form(&view, &messages(&error)),

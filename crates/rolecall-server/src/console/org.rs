@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::checker::{org_select, page_org};
 use super::{csrf_ok, forbidden_form, html_page, layout, messages, see_other, signed_in};
-use crate::accounts::signin;
+use crate::console::layout::Viewer;
 use crate::error::ServiceError;
 use crate::http::extract::Source;
 use crate::http::AppState;
@@ -82,7 +82,7 @@ fn render(
     problems: &[String],
     notice: Option<&str>,
 ) -> Response {
-    let view = signin::view(&live.model, session);
+    let view = Viewer::of(live, session);
     let body = match page_org(live, principal, asked, &session.org) {
         Ok(org) => html! {
             (layout::notice(notice))
@@ -92,9 +92,9 @@ fn render(
                 (org_select(live, principal, "org", &org))
                 button type="submit" { "Show" }
             }
-            (subscriptions(live, principal, &org, &view.csrf_token))
+            (subscriptions(live, principal, &org, &view.session.csrf_token))
             (partners(live, &org))
-            (member_groups(live, principal, &org, &view.csrf_token))
+            (member_groups(live, principal, &org, &view.session.csrf_token))
         },
         Err(error) => {
             return html_page(
@@ -190,7 +190,7 @@ fn partners(live: &Live, org: &str) -> Markup {
 }
 
 /// Users who may be members of `org`'s groups: a membership there or above.
-fn possible_members(live: &Live, org: &str) -> Vec<(String, String)> {
+pub(crate) fn possible_members(live: &Live, org: &str) -> Vec<(String, String)> {
     let world = live.snapshot.world();
     let Some(org_ix) = world.org(org) else {
         return Vec::new();
@@ -238,10 +238,10 @@ fn member_groups(live: &Live, principal: &Principal, org: &str, csrf: &str) -> M
                         tbody {
                             @for g in &groups {
                                 tr {
-                                    th scope="row" { (g.name) }
-                                    td { (g.access.as_deref().unwrap_or("none")) }
+                                    th scope="row" { a href=(super::groups::group_path(&g.id, org, "")) { (g.name) } }
+                                    td { (super::groups::access_name(live, g.access.as_deref())) }
                                     td { (g.members.iter().map(|m| name_of(m)).collect::<Vec<_>>().join(", ")) }
-                                    td { (g.roles.join(", ")) }
+                                    td { (g.roles.iter().map(|r| super::users::role_name(live, r)).collect::<Vec<_>>().join(", ")) }
                                     td { (name_of(&g.created_by)) }
                                 }
                             }

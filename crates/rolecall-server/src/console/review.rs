@@ -20,7 +20,7 @@ use serde::Deserialize;
 use super::audit::{csv_line, csv_response, text_error};
 use super::checker::{org_select, page_org, users_of};
 use super::{html_page, layout, messages, signed_in};
-use crate::accounts::signin;
+use crate::console::layout::Viewer;
 use crate::error::ServiceError;
 use crate::http::extract::Source;
 use crate::http::AppState;
@@ -210,7 +210,7 @@ async fn review_page(
         Err(redirect) => return redirect,
     };
     let live = state.service.live();
-    let view = signin::view(&live.model, &session);
+    let view = Viewer::of(&live, &session);
     let org = match page_org(&live, &principal, &query.org, &session.org)
         .and_then(|org| may_review(&live, &principal, &org).map(|()| org))
     {

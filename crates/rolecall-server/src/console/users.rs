@@ -15,7 +15,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{html_page, layout, messages, signed_in};
-use crate::accounts::signin;
+use crate::console::layout::Viewer;
 use crate::error::ServiceError;
 use crate::http::extract::Source;
 use crate::http::AppState;
@@ -181,7 +181,7 @@ async fn users(
         Err(redirect) => return redirect,
     };
     let live = state.service.live();
-    let view = signin::view(&live.model, &session);
+    let view = Viewer::of(&live, &session);
     let org = org_of(query.org.as_deref(), &session.org);
     let (status, body) = match people::list_users(&live, &principal, &org) {
         Ok(users) => (

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::page::{OFFICE_STAFF, TAB_PREFIX};
 use super::{org_select, problems_of, query_string, status_of, user_path, FormFields};
-use crate::accounts::signin::{self, SessionView};
+use crate::console::layout::Viewer;
 use crate::console::{csrf_ok, forbidden_form, html_page, layout, see_other, signed_in};
 use crate::http::extract::Source;
 use crate::http::AppState;
@@ -57,7 +57,7 @@ pub(super) async fn new_page(
         Err(redirect) => return redirect,
     };
     let live = state.service.live();
-    let view = signin::view(&live.model, &session);
+    let view = Viewer::of(&live, &session);
     let org = super::org_of(query.org.as_deref(), &session.org);
     let chosen = Chosen {
         employee: query.employee.unwrap_or_default(),
@@ -75,7 +75,7 @@ pub(super) async fn new_page(
 fn respond(
     live: &Live,
     principal: &Principal,
-    view: &SessionView,
+    view: &Viewer,
     org: &str,
     chosen: &Chosen,
     status: StatusCode,
@@ -96,7 +96,7 @@ fn respond(
 fn form(
     live: &Live,
     principal: &Principal,
-    view: &SessionView,
+    view: &Viewer,
     org: &str,
     employees: &[EmployeeView],
     chosen: &Chosen,
@@ -133,7 +133,7 @@ fn form(
 fn details(
     live: &Live,
     principal: &Principal,
-    view: &SessionView,
+    view: &Viewer,
     org: &str,
     employee: &EmployeeView,
     chosen: &Chosen,
@@ -164,7 +164,7 @@ fn details(
         .collect();
     html! {
         form.card method="post" action="/users/new" {
-            input type="hidden" name="csrf" value=(view.csrf_token);
+            input type="hidden" name="csrf" value=(view.session.csrf_token);
             input type="hidden" name="org" value=(org);
             input type="hidden" name="employee" value=(employee.id);
             h2 { "User for " (employee.first_name) " " (employee.last_name) }
@@ -253,7 +253,7 @@ pub(super) async fn create(
         Ok(created) => see_other(&user_path(&created.id, &org, "created")),
         Err(error) => {
             let live = state.service.live();
-            let view = signin::view(&live.model, &session);
+            let view = Viewer::of(&live, &session);
             respond(
                 &live,
                 &principal,

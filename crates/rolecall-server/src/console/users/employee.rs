@@ -10,7 +10,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::{problems_of, query_string, status_of, user_path, FormFields};
-use crate::accounts::signin::{self, SessionView};
+use crate::console::layout::Viewer;
 use crate::console::{csrf_ok, forbidden_form, html_page, layout, see_other, signed_in};
 use crate::http::extract::Source;
 use crate::http::AppState;
@@ -52,7 +52,7 @@ struct Typed<'a> {
 fn respond(
     live: &Live,
     principal: &Principal,
-    view: &SessionView,
+    view: &Viewer,
     org: &str,
     employee: &str,
     typed: Option<Typed<'_>>,
@@ -89,7 +89,7 @@ fn respond(
             p { a href={ "/users/new?" (query_string(&[("org", org), ("employee", &row.id)])) } { "Add a user for " (title) } }
         }
         form.card method="post" action=(employee_path(&row.id, org, "")) {
-            input type="hidden" name="csrf" value=(view.csrf_token);
+            input type="hidden" name="csrf" value=(view.session.csrf_token);
             input type="hidden" name="org" value=(org);
             label for="first_name" { "First name" }
             input type="text" id="first_name" name="first_name" value=(typed.first_name) required;
@@ -117,7 +117,7 @@ pub(super) async fn employee_page(
     };
     let org = super::org_of(query.org.as_deref(), &session.org);
     let live = state.service.live();
-    let view = signin::view(&live.model, &session);
+    let view = Viewer::of(&live, &session);
     let notice = (query.done.as_deref() == Some("saved")).then_some("Saved.");
     respond(
         &live,
@@ -159,7 +159,7 @@ pub(super) async fn update_employee(
         Ok(_) => see_other(&employee_path(&employee, &org, "saved")),
         Err(error) => {
             let live = state.service.live();
-            let view = signin::view(&live.model, &session);
+            let view = Viewer::of(&live, &session);
             let typed = Typed {
                 first_name: fields.one("first_name"),
                 last_name: fields.one("last_name"),

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::{capitalized, problems_of, status_of, user_path, FormFields};
 use crate::accounts::credentials;
-use crate::accounts::signin::{self, SessionView};
+use crate::console::layout::Viewer;
 use crate::console::{csrf_ok, forbidden_form, html_page, layout, see_other, signed_in};
 use crate::error::ServiceError;
 use crate::http::extract::Source;
@@ -86,7 +86,7 @@ pub(super) async fn user_page(
     };
     let org = super::org_of(query.org.as_deref(), &session.org);
     let live = state.service.live();
-    let view = signin::view(&live.model, &session);
+    let view = Viewer::of(&live, &session);
     let shown = render(
         &live,
         &principal,
@@ -100,7 +100,7 @@ pub(super) async fn user_page(
 }
 
 fn respond(
-    view: &SessionView,
+    view: &Viewer,
     status: StatusCode,
     shown: Result<(String, Markup), ServiceError>,
 ) -> Response {
@@ -132,7 +132,7 @@ fn notice_of(done: &str, email: &str) -> Option<String> {
 fn render(
     live: &Live,
     principal: &Principal,
-    view: &SessionView,
+    view: &Viewer,
     org: &str,
     user: &str,
     done: Option<&str>,
@@ -156,14 +156,16 @@ fn render(
         org,
         user,
         etag: &etag,
-        csrf: &view.csrf_token,
+        csrf: &view.session.csrf_token,
         may: &may,
         membership: &membership,
     };
     let body = html! {
         (layout::notice(notice.as_deref()))
         (layout::errors(problems))
-        p { a href={ "/users?" (super::query_string(&[("org", org)])) } { "Back to the users of " (org) } }
+        @if view.areas.users {
+            p { a href={ "/users?" (super::query_string(&[("org", org)])) } { "Back to the users of " (org) } }
+        }
         (page.profile(&shown, &email))
         (page.roles())
         (page.reports())
@@ -216,7 +218,9 @@ impl Page<'_> {
                 p.hint id="email-hint" {
                     "The email comes from the employee profile (employee " code { (shown.employee_id) } "): "
                     "to correct it, change it on the employee's profile, not here. "
-                    a href=(super::employee::employee_path(&shown.employee_id, self.org, "")) { "The employee's profile" }
+                    @if rules::require(self.live, self.principal, self.org, rules::USER_ADMIN).is_ok() {
+                        a href=(super::employee::employee_path(&shown.employee_id, self.org, "")) { "The employee's profile" }
+                    }
                 }
                 p { "Status: " strong { (capitalized(shown.status.as_str())) } }
                 @if self.principal.user() == Some(self.user) {
@@ -489,7 +493,7 @@ fn held_reports(access: &Access, from_roles: &BTreeSet<String>) -> BTreeSet<Stri
 
 /// A posted form of the page, after the session and CSRF checks.
 struct Posted {
-    view: SessionView,
+    view: Viewer,
     principal: Principal,
     org: String,
     fields: FormFields,
@@ -507,7 +511,7 @@ async fn posted(
         return Err(forbidden_form());
     }
     let org = super::org_of(Some(fields.one("org")), &session.org);
-    let view = signin::view(&state.service.live().model, &session);
+    let view = Viewer::of(&state.service.live(), &session);
     Ok(Posted {
         view,
         principal,
