@@ -99,6 +99,20 @@ consoleTest('update a user\'s roles and reports', async (console) => {
   assert.ok(await page.getByRole('checkbox', { name: 'Visits by provider' }).isChecked(), 'the report granted is not shown');
   assert.equal(await page.getByRole('checkbox', { name: 'Denial trends' }).isChecked(), false, 'the report removed is still shown');
   assert.ok(await page.getByRole('checkbox', { name: 'Payer mix' }).isChecked(), 'a report of his role was lost');
+
+  // Both changes are in the audit log, found with its filters: one record
+  // for Update Roles, one for Update Reports, each by alice, with what
+  // changed.
+  await visit('/audit');
+  await page.getByLabel('Target').fill('user:bob');
+  await page.getByLabel('Actor').fill('user:alice');
+  await page.getByLabel('Action').fill('user.access');
+  await submit(page.getByRole('button', { name: 'Filter' }), '/audit');
+  const rows = page.getByRole('region', { name: 'Audit records' }).locator('tbody tr');
+  assert.equal(await rows.count(), 2, 'one record for the roles and one for the reports');
+  const text = (await rows.allTextContents()).join('\n');
+  assert.match(text, /web\.business_manager/, `the roles change is not shown:\n${text}`);
+  assert.match(text, /analytics\.report\.visits_by_provider/, `the reports change is not shown:\n${text}`);
 });
 
 consoleTest('a change made by someone else in between is not overwritten', async (console) => {
