@@ -89,15 +89,6 @@ pub async fn enroll(service: &Service, session: &SessionRow) -> Result<Enrolment
         ));
     }
     let secret = TotpSecret::generate();
-    let email = {
-        let live = service.live();
-        live.model
-            .users
-            .get(&session.user)
-            .and_then(|u| live.model.user_email(u))
-            .unwrap_or(&session.user)
-            .to_owned()
-    };
     credential.totp_pending = Some(secret.base32().to_owned());
     credential.updated_at = now_ms();
     service
@@ -109,12 +100,41 @@ pub async fn enroll(service: &Service, session: &SessionRow) -> Result<Enrolment
             Vec::new(),
         )
         .await?;
-    Ok(Enrolment {
+    Ok(enrolment(service, &session.user, &secret))
+}
+
+/// The enrolment `session`'s user started and has not confirmed yet, to
+/// show its key again (after a mistyped code), if there is one.
+pub async fn pending(
+    service: &Service,
+    session: &SessionRow,
+) -> Result<Option<Enrolment>, ServiceError> {
+    let credential = service.store().credential(&session.user).await?;
+    let Some(pending) = credential.and_then(|c| c.totp_pending) else {
+        return Ok(None);
+    };
+    // A pending key that does not decode is as good as none: start again.
+    Ok(TotpSecret::from_base32(&pending)
+        .ok()
+        .map(|secret| enrolment(service, &session.user, &secret)))
+}
+
+fn enrolment(service: &Service, user: &str, secret: &TotpSecret) -> Enrolment {
+    let email = {
+        let live = service.live();
+        live.model
+            .users
+            .get(user)
+            .and_then(|u| live.model.user_email(u))
+            .unwrap_or(user)
+            .to_owned()
+    };
+    Enrolment {
         secret: secret.base32().to_owned(),
-        otpauth_url: mfa::otpauth_url(&secret, ISSUER, &email),
+        otpauth_url: mfa::otpauth_url(secret, ISSUER, &email),
         next: "add it to your authenticator app, then POST /v1/account/mfa/confirm with a code"
             .to_owned(),
-    })
+    }
 }
 
 /// Confirms enrolment with a code from the new secret; returns the

@@ -7,14 +7,17 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use maud::{html, Markup};
-use rolecall_store::Stage;
+use maud::{html, Markup, PreEscaped};
+use qrcode::render::svg;
+use qrcode::QrCode;
+use rolecall_store::{SessionRow, Stage};
 use serde::Deserialize;
 
 use super::{form_session, html_page, layout, messages, see_other, session};
 use crate::accounts::credentials::{self, ResetInput, ResetRequestInput};
-use crate::accounts::second_factor::{self, CodeInput};
+use crate::accounts::second_factor::{self, CodeInput, Enrolment};
 use crate::console::layout::Viewer;
+use crate::error::ServiceError;
 use crate::http::extract::Source;
 use crate::http::AppState;
 use crate::passwords::Password;
@@ -151,6 +154,7 @@ fn mfa_form(csrf: &str, problems: &[String]) -> Markup {
                     input type="text" id="recovery_code" name="recovery_code" autocomplete="off";
                     button type="submit" { "Verify" }
                 }
+                (layout::sign_out_form(csrf, "Cancel and sign out"))
             }
         },
     )
@@ -189,11 +193,26 @@ async fn mfa_verify(
         Ok(session) => session,
         Err(answer) => return answer,
     };
+    let code = Some(form.code.trim().to_owned()).filter(|c| !c.is_empty());
+    let recovery_code = Some(form.recovery_code.trim().to_owned()).filter(|c| !c.is_empty());
+    let wrong_fields = match (&code, &recovery_code) {
+        (None, None) => {
+            Some("Type the code your authenticator app shows, or one of your recovery codes.")
+        }
+        (Some(_), Some(_)) => {
+            Some("Type either the code from your app or a recovery code, not both.")
+        }
+        _ => None,
+    };
+    if let Some(problem) = wrong_fields {
+        return html_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            mfa_form(&session.csrf, &[problem.to_owned()]),
+        );
+    }
     let input = CodeInput {
-        code: Some(form.code.trim().to_owned()).filter(|c| !c.is_empty()),
-        recovery_code: Some(form.recovery_code.trim().to_owned())
-            .filter(|c| !c.is_empty())
-            .map(Password::new),
+        code,
+        recovery_code: recovery_code.map(Password::new),
     };
     match second_factor::verify(&state.service, &session, &address, input).await {
         Ok(_) => see_other("/"),
@@ -214,9 +233,9 @@ async fn enrol_page(
         Ok(session) => session,
         Err(redirect) => return redirect,
     };
-    let enrolled = match state.service.store().credential(&session.user).await {
-        Ok(credential) => credential.is_some_and(|c| c.totp_secret.is_some()),
-        Err(error) => return store_failed(&error.into()),
+    let enrolled = match recovery_codes_left(&state, &session.user).await {
+        Ok(enrolled) => enrolled,
+        Err(error) => return store_failed(&error),
     };
     let view = Viewer::of(&state.service.live(), &session);
     let notice = match query.done.as_deref() {
@@ -224,6 +243,14 @@ async fn enrol_page(
         _ => None,
     };
     enrol_form(&view, enrolled, notice, &[]).into_response()
+}
+
+/// How many recovery codes `user` has left, when a second factor is on.
+async fn recovery_codes_left(state: &AppState, user: &str) -> Result<Option<usize>, ServiceError> {
+    let credential = state.service.store().credential(user).await?;
+    Ok(credential
+        .filter(|c| c.totp_secret.is_some())
+        .map(|c| c.recovery_codes.len()))
 }
 
 /// `GET /account/mfa` query: a message to show.
@@ -234,7 +261,14 @@ pub struct EnrolQuery {
     pub done: Option<String>,
 }
 
-fn enrol_form(view: &Viewer, enrolled: bool, notice: Option<&str>, problems: &[String]) -> Markup {
+/// The second-factor page; `enrolled` is how many recovery codes are left
+/// when one is on.
+fn enrol_form(
+    view: &Viewer,
+    enrolled: Option<usize>,
+    notice: Option<&str>,
+    problems: &[String],
+) -> Markup {
     let required = view.session.stage == Stage::MfaEnroll;
     layout::page(
         "Second factor",
@@ -243,8 +277,9 @@ fn enrol_form(view: &Viewer, enrolled: bool, notice: Option<&str>, problems: &[S
             div.card.narrow {
                 (layout::notice(notice))
                 (layout::errors(problems))
-                @if enrolled {
+                @if let Some(left) = enrolled {
                     p { "Your sign-in asks for a code from your authenticator app after your password." }
+                    p { (left) " of your recovery codes are left unused." }
                     form method="post" action="/account/mfa/remove" {
                         input type="hidden" name="csrf" value=(view.session.csrf_token);
                         label for="password" { "Your password, to turn it off" }
@@ -261,13 +296,16 @@ fn enrol_form(view: &Viewer, enrolled: bool, notice: Option<&str>, problems: &[S
                         input type="hidden" name="csrf" value=(view.session.csrf_token);
                         button type="submit" { "Set up an authenticator app" }
                     }
+                    @if required {
+                        (layout::sign_out_form(&view.session.csrf_token, "Cancel and sign out"))
+                    }
                 }
             }
         },
     )
 }
 
-fn store_failed(error: &crate::error::ServiceError) -> Response {
+fn store_failed(error: &ServiceError) -> Response {
     html_page(
         StatusCode::INTERNAL_SERVER_ERROR,
         layout::page("Second factor", None, layout::errors(&messages(error))),
@@ -297,7 +335,10 @@ async fn remove(
         Err(error) => {
             let view = Viewer::of(&state.service.live(), &session);
             let status = super::users::status_of(&error);
-            html_page(status, enrol_form(&view, true, None, &messages(&error)))
+            let left = recovery_codes_left(&state, &session.user)
+                .await
+                .unwrap_or_default();
+            html_page(status, enrol_form(&view, left, None, &messages(&error)))
         }
     }
 }
@@ -320,29 +361,63 @@ async fn enrol_start(
         Err(answer) => return answer,
     };
     match second_factor::enroll(&state.service, &session).await {
-        Ok(enrolment) => layout::page(
-            "Set up your authenticator app",
-            None,
-            html! {
-                div.card.narrow {
-                    p { "Add this key to your authenticator app (or open the link on your phone), then type the code it shows." }
-                    p { "Key: " code { (enrolment.secret) } }
-                    p { a href=(enrolment.otpauth_url) { "Open in an authenticator app" } }
-                    form method="post" action="/account/mfa/confirm" {
-                        input type="hidden" name="csrf" value=(session.csrf);
-                        label for="code" { "Code from your authenticator app" }
-                        input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required;
-                        button type="submit" { "Confirm" }
-                    }
-                }
-            },
-        )
-        .into_response(),
+        Ok(enrolment) => key_page(&state, &session, &enrolment, &[]).into_response(),
         Err(error) => html_page(
             StatusCode::CONFLICT,
             layout::page("Second factor", None, layout::errors(&messages(&error))),
         ),
     }
+}
+
+/// The page with the key to add to an authenticator app (as a QR code, as
+/// text and as a link) and the code to confirm it with.
+fn key_page(
+    state: &AppState,
+    session: &SessionRow,
+    enrolment: &Enrolment,
+    problems: &[String],
+) -> Markup {
+    let viewer = Viewer::of(&state.service.live(), session);
+    let signed_in = session.stage == Stage::Active;
+    layout::page(
+        "Set up your authenticator app",
+        signed_in.then_some(&viewer),
+        html! {
+            div.card.narrow {
+                (layout::errors(problems))
+                p { "Scan this code with your authenticator app, or type the key into it; then type the code the app shows." }
+                @if let Some(qr) = qr_svg(&enrolment.otpauth_url) {
+                    div role="img" aria-label="QR code of the key, for your authenticator app" style="max-width:240px" {
+                        (PreEscaped(qr))
+                    }
+                }
+                p { "Key: " code { (enrolment.secret) } }
+                p { a href=(enrolment.otpauth_url) { "Open in an authenticator app" } " (on the phone that has it)" }
+                form method="post" action="/account/mfa/confirm" {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    label for="code" { "Code from your authenticator app" }
+                    input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required;
+                    button type="submit" { "Confirm" }
+                }
+                @if !signed_in {
+                    (layout::sign_out_form(&session.csrf, "Cancel and sign out"))
+                }
+            }
+        },
+    )
+}
+
+/// The `otpauth://` URI as an SVG QR code, without the XML declaration so
+/// that it sits inside the page; `None` if it is too long for one.
+fn qr_svg(uri: &str) -> Option<String> {
+    let code = QrCode::new(uri.as_bytes()).ok()?;
+    let image = code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    let start = image.find("<svg")?;
+    Some(image[start..].to_owned())
 }
 
 /// The enrolment confirmation form.
@@ -389,16 +464,32 @@ async fn enrol_confirm(
         )
         .into_response()
         }
-        Err(error) => html_page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            layout::page(
-                "Set up your authenticator app",
-                None,
-                html! {
-                    (layout::errors(&messages(&error)))
-                    p { a href="/account/mfa" { "Start again" } }
-                },
-            ),
-        ),
+        Err(error) => {
+            // A mistyped code: the same key again, with why; nothing to
+            // confirm (set up already, or never started): say so.
+            match second_factor::pending(&state.service, &session).await {
+                Ok(Some(enrolment)) => html_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    key_page(&state, &session, &enrolment, &messages(&error)),
+                ),
+                Ok(None) => html_page(
+                    StatusCode::CONFLICT,
+                    layout::page(
+                        "Set up your authenticator app",
+                        None,
+                        html! {
+                            div.card.narrow {
+                                p { "There is no set-up to confirm: it is finished already, or was never started." }
+                                p { a href="/account/mfa" { "Your second factor" } }
+                            }
+                        },
+                    ),
+                ),
+                Err(error) => html_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    layout::page("Second factor", None, layout::errors(&messages(&error))),
+                ),
+            }
+        }
     }
 }

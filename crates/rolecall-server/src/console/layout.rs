@@ -106,6 +106,7 @@ label{display:block;font-weight:600;margin:12px 0 4px}
 input[type=text],input[type=email],input[type=password],input[type=search],select{width:100%;padding:8px;border:1px solid #6b7280;border-radius:4px;font:inherit}
 button{margin-top:16px;padding:8px 16px;border:0;border-radius:4px;background:#0b57d0;color:#fff;font:inherit;cursor:pointer}
 button.link{background:none;color:#fff;text-decoration:underline;margin:0;padding:0}
+button.secondary{background:#fff;color:#0b57d0;border:1px solid #0b57d0}
 .error{border-left:4px solid #b3261e;background:#fdecea;padding:10px 14px;margin:12px 0}
 .notice{border-left:4px solid #146c2e;background:#e6f4ea;padding:10px 14px;margin:12px 0}
 table{width:100%;border-collapse:collapse;background:#fff}
@@ -189,6 +190,17 @@ pub fn notice(message: Option<&str>) -> Markup {
     html! {
         @if let Some(message) = message {
             div.notice role="status" { p { (message) } }
+        }
+    }
+}
+
+/// A button that signs out, for pages without the header (a sign-in not
+/// finished yet).
+pub fn sign_out_form(csrf: &str, label: &str) -> Markup {
+    html! {
+        form method="post" action="/sign-out" {
+            input type="hidden" name="csrf" value=(csrf);
+            button.secondary type="submit" { (label) }
         }
     }
 }
