@@ -5,7 +5,7 @@
 
 use axum::extract::{Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -14,10 +14,10 @@ use serde::Deserialize;
 use time::{Date, Month};
 
 use super::checker::{given, org_select, page_org};
-use super::{html_page, layout, messages, signed_in};
+use super::{html_page, layout, messages};
 use crate::console::layout::Viewer;
+use crate::console::SignedIn;
 use crate::error::{FieldError, ServiceError};
-use crate::http::extract::Source;
 use crate::http::AppState;
 use crate::ops::audit::{self, AuditOutcome, AuditParams, AuditRecordView};
 
@@ -173,14 +173,13 @@ fn link(path: &str, pairs: &[(&str, String)]) -> String {
 
 async fn audit_page(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address: _,
+    }: SignedIn,
     Query(query): Query<AuditQuery>,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let live = state.service.live();
     let view = Viewer::of(&live, &session);
     let org = match page_org(&live, &principal, &query.org, &session.org) {
@@ -442,14 +441,13 @@ pub(crate) fn text_error(error: &ServiceError) -> Response {
 
 async fn audit_csv(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address: _,
+    }: SignedIn,
     Query(mut query): Query<AuditQuery>,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let org = match page_org(&state.service.live(), &principal, &query.org, &session.org) {
         Ok(org) => org,
         Err(error) => return text_error(&error),

@@ -3,17 +3,16 @@
 //! plain sentence. The form is a GET, so a result's address can be shared.
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{html_page, layout, messages, signed_in};
+use super::{html_page, layout, messages};
 use crate::console::layout::Viewer;
+use crate::console::SignedIn;
 use crate::error::ServiceError;
-use crate::http::extract::Source;
 use crate::http::AppState;
 use crate::ops::check::{self, CheckRequest, CheckResponse};
 use crate::ops::orgs;
@@ -101,14 +100,13 @@ pub(crate) fn org_select(live: &Live, principal: &Principal, id: &str, selected:
 
 async fn checker(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address: _,
+    }: SignedIn,
     Query(query): Query<CheckerQuery>,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let live = state.service.live();
     let view = Viewer::of(&live, &session);
     let org = match page_org(&live, &principal, &query.org, &session.org) {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -19,10 +19,11 @@ use serde::Deserialize;
 
 use super::checker::page_org;
 use super::org::possible_members;
-use super::users::{org_of, query_string, role_name, status_of, FormFields};
-use super::{csrf_ok, forbidden_form, html_page, layout, messages, see_other, signed_in};
+use super::users::{org_of, query_string, role_name, status_of};
+use super::FormFields;
+use super::{csrf_ok, forbidden_form, html_page, layout, messages, see_other};
 use crate::console::layout::Viewer;
-use crate::http::extract::Source;
+use crate::console::SignedIn;
 use crate::http::AppState;
 use crate::ops::groups::{self, GroupUpdate, GroupView};
 use crate::ops::roles::{self, RoleView};
@@ -60,15 +61,14 @@ pub(crate) fn group_path(group: &str, org: &str, done: &str) -> String {
 
 async fn group_page(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address: _,
+    }: SignedIn,
     Path(group): Path<String>,
     Query(query): Query<GroupQuery>,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let notice = match query.done.as_deref() {
         Some("group_updated") => Some("Group saved."),
         _ => None,
@@ -250,15 +250,14 @@ impl Shown<'_> {
 
 async fn save_group(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address,
+    }: SignedIn,
     Path(group): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let fields = FormFields::parse(&body);
     if !csrf_ok(&session, fields.one("csrf")) {
         return forbidden_form();

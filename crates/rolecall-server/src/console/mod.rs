@@ -18,8 +18,9 @@ pub mod role_management;
 pub mod roles;
 pub mod users;
 
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -118,6 +119,66 @@ pub(crate) async fn signed_in(
     }
     let principal = signin::principal_of(&session).map_err(|_| see_other("/sign-in"))?;
     Ok((session, principal))
+}
+
+/// A submitted form, with its repeated keys (checkbox lists) kept.
+pub(crate) struct FormFields(Vec<(String, String)>);
+
+impl FormFields {
+    /// Parses an `application/x-www-form-urlencoded` body.
+    pub(crate) fn parse(body: &[u8]) -> FormFields {
+        FormFields(form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    /// The first value of `name`, or `""`.
+    pub(crate) fn one(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .unwrap_or("")
+    }
+
+    /// Every value of `name`, in order, without repeats or blanks.
+    pub(crate) fn all(&self, name: &str) -> Vec<String> {
+        let mut values: Vec<String> = Vec::new();
+        for (key, value) in &self.0 {
+            if key == name && !value.is_empty() && !values.contains(value) {
+                values.push(value.clone());
+            }
+        }
+        values
+    }
+}
+
+/// A request from a person fully signed in: their session, whom it acts
+/// for, and where the request came from (for the audit log). Without one,
+/// the request is answered with the page that comes first (sign in, choose
+/// a password, the second factor).
+pub(crate) struct SignedIn {
+    /// The session.
+    pub session: SessionRow,
+    /// Whom the session acts for.
+    pub principal: Principal,
+    /// The request's source address.
+    pub address: String,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(Source(address)) = Source::from_request_parts(parts, state).await;
+        let (session, principal) = signed_in(state, &parts.headers, &address).await?;
+        Ok(SignedIn {
+            session,
+            principal,
+            address,
+        })
+    }
 }
 
 /// The session of a form's POST, whatever its stage, with the form's CSRF

@@ -6,7 +6,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -15,10 +15,10 @@ use rolecall_store::SessionRow;
 use serde::Deserialize;
 
 use super::checker::{org_select, page_org};
-use super::{csrf_ok, forbidden_form, html_page, layout, messages, see_other, signed_in};
+use super::{csrf_ok, forbidden_form, html_page, layout, messages, see_other};
 use crate::console::layout::Viewer;
+use crate::console::{FormFields, SignedIn};
 use crate::error::ServiceError;
-use crate::http::extract::Source;
 use crate::http::AppState;
 use crate::ops::groups::{self, NewGroup};
 use crate::ops::orgs::{self, Subscriptions};
@@ -47,14 +47,13 @@ pub struct OrgQuery {
 
 async fn organization(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address: _,
+    }: SignedIn,
     Query(query): Query<OrgQuery>,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let notice = match query.done.as_deref() {
         Some("subscriptions_updated") => Some("Subscriptions saved."),
         Some("group_created") => Some("Group created."),
@@ -273,26 +272,6 @@ fn member_groups(live: &Live, principal: &Principal, org: &str, csrf: &str) -> M
     }
 }
 
-/// A posted form with repeated keys: its fields in order.
-fn fields(body: &Bytes) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
-fn first<'a>(fields: &'a [(String, String)], key: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == key)
-        .map_or("", |(_, v)| v.as_str())
-}
-
-fn all(fields: &[(String, String)], key: &str) -> Vec<String> {
-    fields
-        .iter()
-        .filter(|(k, _)| k == key)
-        .map(|(_, v)| v.clone())
-        .collect()
-}
-
 /// After a refused form: the page again, with why.
 fn refused(
     state: &AppState,
@@ -320,21 +299,20 @@ fn back(org: &str, done: &str) -> Response {
 
 async fn save_subscriptions(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address,
+    }: SignedIn,
     body: Bytes,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
-    let fields = fields(&body);
-    if !csrf_ok(&session, first(&fields, "csrf")) {
+    let fields = FormFields::parse(&body);
+    if !csrf_ok(&session, fields.one("csrf")) {
         return forbidden_form();
     }
-    let org = first(&fields, "org").to_owned();
+    let org = fields.one("org").to_owned();
     let input = Subscriptions {
-        subscriptions: all(&fields, "subscription"),
+        subscriptions: fields.all("subscription"),
     };
     match orgs::set_subscriptions(&state.service, &principal, &address, &org, input).await {
         Ok(_) => back(&org, "subscriptions_updated"),
@@ -344,23 +322,22 @@ async fn save_subscriptions(
 
 async fn create_group(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address,
+    }: SignedIn,
     body: Bytes,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
-    let fields = fields(&body);
-    if !csrf_ok(&session, first(&fields, "csrf")) {
+    let fields = FormFields::parse(&body);
+    if !csrf_ok(&session, fields.one("csrf")) {
         return forbidden_form();
     }
-    let org = first(&fields, "org").to_owned();
+    let org = fields.one("org").to_owned();
     let input = NewGroup {
         id: None,
-        name: first(&fields, "name").to_owned(),
-        members: all(&fields, "member"),
+        name: fields.one("name").to_owned(),
+        members: fields.all("member"),
         roles: Vec::new(),
         created_by: None,
     };

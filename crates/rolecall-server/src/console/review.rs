@@ -9,7 +9,7 @@
 //! access): either may review.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -19,10 +19,10 @@ use serde::Deserialize;
 
 use super::audit::{csv_line, csv_response, text_error};
 use super::checker::{org_select, page_org, users_of};
-use super::{html_page, layout, messages, signed_in};
+use super::{html_page, layout, messages};
 use crate::console::layout::Viewer;
+use crate::console::SignedIn;
 use crate::error::ServiceError;
-use crate::http::extract::Source;
 use crate::http::AppState;
 use crate::principal::Principal;
 use crate::rules;
@@ -201,14 +201,13 @@ fn review(live: &Live, org: &str) -> Review {
 
 async fn review_page(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address: _,
+    }: SignedIn,
     Query(query): Query<ReviewQuery>,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let live = state.service.live();
     let view = Viewer::of(&live, &session);
     let org = match page_org(&live, &principal, &query.org, &session.org)
@@ -320,14 +319,13 @@ fn grid_cell(held: Option<&Held>) -> Markup {
 
 async fn review_csv(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address: _,
+    }: SignedIn,
     Query(query): Query<ReviewQuery>,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let live = state.service.live();
     let org = match page_org(&live, &principal, &query.org, &session.org)
         .and_then(|org| may_review(&live, &principal, &org).map(|()| org))

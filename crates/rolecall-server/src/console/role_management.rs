@@ -7,17 +7,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
 
 use super::roles::{link, org_picker, PageQuery, STALE};
-use super::{csrf_ok, forbidden_form, html_page, layout, messages, see_other, signed_in};
+use super::{csrf_ok, forbidden_form, html_page, layout, messages, see_other};
 use crate::console::layout::Viewer;
+use crate::console::SignedIn;
 use crate::error::ServiceError;
-use crate::http::extract::Source;
 use crate::http::AppState;
 use crate::ops::access::{self, BulkAccess, BulkItem};
 use crate::ops::people::{self, UserView};
@@ -342,14 +342,13 @@ fn grid_layout(
 
 async fn grid_page(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address: _,
+    }: SignedIn,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let live = state.service.live();
     let view = Viewer::of(&live, &session);
     let org = query.org.clone().unwrap_or_else(|| session.org.clone());
@@ -400,14 +399,13 @@ fn bulk_messages(live: &Live, error: &ServiceError, items: &[BulkItem]) -> Vec<S
 
 async fn update_roles(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address,
+    }: SignedIn,
     body: Bytes,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let mut form = GridForm::parse(&body);
     if !csrf_ok(&session, &form.csrf) {
         return forbidden_form();

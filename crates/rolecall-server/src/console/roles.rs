@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -14,10 +13,10 @@ use maud::{html, Markup};
 use rolecall_model::{Scope, SubscriptionIx};
 use serde::Deserialize;
 
-use super::{csrf_ok, forbidden_form, html_page, layout, messages, see_other, signed_in};
+use super::{csrf_ok, forbidden_form, html_page, layout, messages, see_other};
 use crate::console::layout::Viewer;
+use crate::console::SignedIn;
 use crate::error::ServiceError;
-use crate::http::extract::Source;
 use crate::http::AppState;
 use crate::ops::orgs;
 use crate::ops::roles::{self, NewRole, RoleUpdate, RoleView};
@@ -279,14 +278,13 @@ fn roles_layout(
 
 async fn roles_page(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address: _,
+    }: SignedIn,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let live = state.service.live();
     let view = Viewer::of(&live, &session);
     let org = query.org.clone().unwrap_or_else(|| session.org.clone());
@@ -323,14 +321,13 @@ async fn roles_page(
 
 async fn create_role(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address,
+    }: SignedIn,
     Form(mut form): Form<CreateRoleForm>,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     if !csrf_ok(&session, &form.csrf) {
         return forbidden_form();
     }
@@ -465,14 +462,13 @@ fn edit_layout(view: &Viewer, problems: &[String], body: Markup) -> Markup {
 
 async fn edit_page(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address: _,
+    }: SignedIn,
     Query(query): Query<EditQuery>,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let live = state.service.live();
     let view = Viewer::of(&live, &session);
     let org = query.org.clone().unwrap_or_else(|| session.org.clone());
@@ -495,14 +491,13 @@ async fn edit_page(
 
 async fn save_role(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address,
+    }: SignedIn,
     body: Bytes,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let (mut csrf, mut org, mut role, mut name) =
         (String::new(), String::new(), String::new(), String::new());
     let mut grants = BTreeSet::new();

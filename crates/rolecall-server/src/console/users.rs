@@ -7,17 +7,17 @@ mod employee;
 mod page;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{html_page, layout, messages, signed_in};
+use super::{html_page, layout, messages};
 use crate::console::layout::Viewer;
+use crate::console::SignedIn;
 use crate::error::ServiceError;
-use crate::http::extract::Source;
 use crate::http::AppState;
 use crate::ops::{orgs, people, roles};
 use crate::principal::Principal;
@@ -64,36 +64,6 @@ pub struct ListQuery {
     /// The page, from 1.
     #[serde(default)]
     pub page: Option<String>,
-}
-
-/// A submitted form, with its repeated keys (checkbox lists) kept.
-pub(crate) struct FormFields(Vec<(String, String)>);
-
-impl FormFields {
-    /// Parses an `application/x-www-form-urlencoded` body.
-    pub(crate) fn parse(body: &[u8]) -> FormFields {
-        FormFields(form_urlencoded::parse(body).into_owned().collect())
-    }
-
-    /// The first value of `name`, or `""`.
-    pub(crate) fn one(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-            .unwrap_or("")
-    }
-
-    /// Every value of `name`, in order, without repeats or blanks.
-    pub(crate) fn all(&self, name: &str) -> Vec<String> {
-        let mut values: Vec<String> = Vec::new();
-        for (key, value) in &self.0 {
-            if key == name && !value.is_empty() && !values.contains(value) {
-                values.push(value.clone());
-            }
-        }
-        values
-    }
 }
 
 /// The organization a page is about: `asked`, or the session's.
@@ -172,14 +142,13 @@ pub(crate) fn role_name(live: &Live, id: &str) -> String {
 
 async fn users(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address: _,
+    }: SignedIn,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let live = state.service.live();
     let view = Viewer::of(&live, &session);
     let org = org_of(query.org.as_deref(), &session.org);

@@ -5,16 +5,17 @@
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::page::{OFFICE_STAFF, TAB_PREFIX};
-use super::{org_select, problems_of, query_string, status_of, user_path, FormFields};
+use super::{org_select, problems_of, query_string, status_of, user_path};
 use crate::console::layout::Viewer;
-use crate::console::{csrf_ok, forbidden_form, html_page, layout, see_other, signed_in};
-use crate::http::extract::Source;
+use crate::console::FormFields;
+use crate::console::SignedIn;
+use crate::console::{csrf_ok, forbidden_form, html_page, layout, see_other};
 use crate::http::AppState;
 use crate::ops::people::{self, AccessInput, EmployeeView, NewUser};
 use crate::ops::roles;
@@ -48,14 +49,13 @@ struct Chosen {
 
 pub(super) async fn new_page(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address: _,
+    }: SignedIn,
     Query(query): Query<NewQuery>,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let live = state.service.live();
     let view = Viewer::of(&live, &session);
     let org = super::org_of(query.org.as_deref(), &session.org);
@@ -228,14 +228,13 @@ fn details(
 
 pub(super) async fn create(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address,
+    }: SignedIn,
     body: Bytes,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let fields = FormFields::parse(&body);
     if !csrf_ok(&session, fields.one("csrf")) {
         return forbidden_form();

@@ -4,15 +4,16 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
 
-use super::{problems_of, query_string, status_of, user_path, FormFields};
+use super::{problems_of, query_string, status_of, user_path};
 use crate::console::layout::Viewer;
-use crate::console::{csrf_ok, forbidden_form, html_page, layout, see_other, signed_in};
-use crate::http::extract::Source;
+use crate::console::FormFields;
+use crate::console::SignedIn;
+use crate::console::{csrf_ok, forbidden_form, html_page, layout, see_other};
 use crate::http::AppState;
 use crate::ops::people::{self, EmployeeUpdate};
 use crate::principal::Principal;
@@ -106,15 +107,14 @@ fn respond(
 
 pub(super) async fn employee_page(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address: _,
+    }: SignedIn,
     Path(employee): Path<String>,
     Query(query): Query<EmployeeQuery>,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let org = super::org_of(query.org.as_deref(), &session.org);
     let live = state.service.live();
     let view = Viewer::of(&live, &session);
@@ -134,15 +134,14 @@ pub(super) async fn employee_page(
 
 pub(super) async fn update_employee(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address,
+    }: SignedIn,
     Path(employee): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let fields = FormFields::parse(&body);
     if !csrf_ok(&session, fields.one("csrf")) {
         return forbidden_form();

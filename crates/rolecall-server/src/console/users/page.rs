@@ -17,9 +17,11 @@ use rolecall_model::world::Status;
 use rolecall_store::Access;
 use serde::Deserialize;
 
-use super::{capitalized, problems_of, status_of, user_path, FormFields};
+use super::{capitalized, problems_of, status_of, user_path};
 use crate::accounts::credentials;
 use crate::console::layout::Viewer;
+use crate::console::FormFields;
+use crate::console::SignedIn;
 use crate::console::{csrf_ok, forbidden_form, html_page, layout, see_other, signed_in};
 use crate::error::ServiceError;
 use crate::http::extract::Source;
@@ -75,15 +77,14 @@ fn allowed(live: &Live, principal: &Principal, org: &str, user: &str) -> Allowed
 
 pub(super) async fn user_page(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        principal,
+        address: _,
+    }: SignedIn,
     Path(user): Path<String>,
     Query(query): Query<UserQuery>,
 ) -> Response {
-    let (session, principal) = match signed_in(&state, &headers, &address).await {
-        Ok(signed_in) => signed_in,
-        Err(redirect) => return redirect,
-    };
     let org = super::org_of(query.org.as_deref(), &session.org);
     let live = state.service.live();
     let view = Viewer::of(&live, &session);
