@@ -136,7 +136,10 @@ pub fn run(
             print_operator_token(out, token, &base)?;
         }
         match &demo {
-            Some(demo) => print_demo(out, demo, &base)?,
+            Some(demo) => {
+                let mail = MailConfig::from_env(MailConfig::default_folder(service.store().url()));
+                print_demo(out, demo, &base, &mail)?;
+            }
             None if first_token.is_some() => writeln!(
                 out,
                 "Tip: `rolecall serve --demo` loads demo organizations and users to try.\n"
@@ -221,7 +224,7 @@ fn refuse(err: &mut dyn Write, message: &str) -> io::Result<u8> {
 }
 
 /// Prints the demo's ids, its admin's token and commands to try.
-fn print_demo(out: &mut dyn Write, demo: &Demo, base: &str) -> io::Result<()> {
+fn print_demo(out: &mut dyn Write, demo: &Demo, base: &str, mail: &MailConfig) -> io::Result<()> {
     writeln!(out, "Demo organizations:")?;
     for (id, description) in &demo.orgs {
         writeln!(out, "    {id:<14} {description}")?;
@@ -242,6 +245,13 @@ fn print_demo(out: &mut dyn Write, demo: &Demo, base: &str) -> io::Result<()> {
         demo.admin_password.expose(),
         demo.admin_email,
         demo.admin_password.expose(),
+    )?;
+    writeln!(
+        out,
+        "\nEvery other demo user was emailed a temporary password when the demo was \
+         loaded (mail goes to the {mail}), so you can sign in as them too; the \
+         password above replaces the one {} was emailed.",
+        demo::ADMIN,
     )?;
     writeln!(
         out,
