@@ -354,11 +354,13 @@ fn dummy_hash(params: &Params) -> Result<String, PasswordError> {
 }
 
 /// The characters of temporary passwords: no `0`/`O`/`o`, `1`/`l`/`I`, which
-/// are misread when a password is read out or copied from paper.
+/// are misread when a password is read out or copied from paper, and no `=`,
+/// which an email's quoted-printable body writes as `=3D` (so the password
+/// reads the same in the raw message as in a mail program).
 pub const TEMPORARY_ALPHABET: &str =
-    "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789!#%+=?@";
+    "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789!#%+?@";
 
-/// Length of [`temporary_password`]s: 16 characters of a 63-symbol alphabet,
+/// Length of [`temporary_password`]s: 16 characters of a 62-symbol alphabet,
 /// about 95 bits.
 pub const TEMPORARY_LENGTH: usize = 16;
 

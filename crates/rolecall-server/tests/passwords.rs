@@ -154,6 +154,9 @@ fn temporary_passwords_are_16_unambiguous_characters_and_differ() {
         assert_eq!(password.chars().count(), TEMPORARY_LENGTH);
         assert!(password.chars().all(|c| TEMPORARY_ALPHABET.contains(c)));
         assert!(!password.chars().any(|c| "0O1lI".contains(c)));
+        // An email's quoted-printable body writes `=` as `=3D`: a password
+        // read from the raw message would be wrong.
+        assert!(!password.contains('='), "a temporary password with `=`");
     }
     let distinct: std::collections::BTreeSet<_> = drawn.iter().collect();
     assert_eq!(distinct.len(), drawn.len());
