@@ -22,6 +22,10 @@ consoleTest('a user manager is offered only what they may grant, and refused the
   const nav = await areas(page);
   assert.ok(nav.includes('Users') && nav.includes('User Role Management'), `areas: ${nav.join(', ')}`);
   assert.ok(!nav.includes('Audit log'), `heidi is offered the audit log: ${nav.join(', ')}`);
+  // The area shown is marked as the current one, for screen readers too.
+  const main = page.getByRole('navigation', { name: 'Main' });
+  assert.equal(await main.getByRole('link', { name: 'Users', exact: true }).getAttribute('aria-current'), 'page');
+  assert.equal(await main.getByRole('link', { name: 'Roles', exact: true }).getAttribute('aria-current'), null);
 
   // On Carol's page, a role heidi holds can be given; one she lacks cannot
   // ("A role you do not hold yourself cannot be given").

@@ -97,6 +97,9 @@ consoleTest('update five users roles at once in User Role Management', async (ct
     .locator('tbody tr td:nth-child(5)')
     .allInnerTexts();
   assert.deepEqual(targets, ['user:carol', 'user:dave', 'user:heidi', 'user:nina', 'user:omar']);
+
+  // End on the saved grid, for the screenshot.
+  await visit('/role-management?org=acme-north');
 });
 
 consoleTest('create a custom role by copying one and see it in the matrix', async (ctx) => {

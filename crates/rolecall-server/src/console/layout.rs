@@ -44,6 +44,28 @@ impl Viewer {
         }
     }
 
+    /// The header's links, (address, label), to the areas open to them.
+    pub fn links(&self) -> Vec<(String, &'static str)> {
+        let mut links = Vec::with_capacity(7);
+        if self.areas.users {
+            links.push(("/users".to_owned(), "Users"));
+            links.push(("/role-management".to_owned(), "User Role Management"));
+        } else {
+            let own = own_page(&self.session.user, &self.session.org);
+            links.push((own, "My access"));
+        }
+        links.push(("/roles".to_owned(), "Roles"));
+        links.push(("/organization".to_owned(), "Organization"));
+        links.push(("/access-checker".to_owned(), "Access checker"));
+        if self.areas.audit {
+            links.push(("/audit".to_owned(), "Audit log"));
+        }
+        if self.areas.review {
+            links.push(("/access-review".to_owned(), "Access review"));
+        }
+        links
+    }
+
     /// The page to start from: the users list for a user manager, else
     /// their own access.
     pub fn home(&self) -> String {
@@ -133,23 +155,16 @@ pub fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                     strong { "rolecall" }
                     @if let Some(viewer) = viewer {
                         @let session = &viewer.session;
-                        @let areas = viewer.areas;
                         nav aria-label="Main" {
                             ul {
-                                @if areas.users {
-                                    li { a href="/users" { "Users" } }
-                                    li { a href="/role-management" { "User Role Management" } }
-                                } @else {
-                                    li { a href=(own_page(&session.user, &session.org)) { "My access" } }
-                                }
-                                li { a href="/roles" { "Roles" } }
-                                li { a href="/organization" { "Organization" } }
-                                li { a href="/access-checker" { "Access checker" } }
-                                @if areas.audit {
-                                    li { a href="/audit" { "Audit log" } }
-                                }
-                                @if areas.review {
-                                    li { a href="/access-review" { "Access review" } }
+                                @for (href, label) in viewer.links() {
+                                    li {
+                                        @if label == title {
+                                            a href=(href) aria-current="page" { strong { (label) } }
+                                        } @else {
+                                            a href=(href) { (label) }
+                                        }
+                                    }
                                 }
                             }
                         }
