@@ -178,7 +178,8 @@ async function spawnServer({ binary, port, log }) {
  *
  *     rolecall is serving http://127.0.0.1:PORT (database ..., revision N)
  *     ...
- *     Sign in as alice with the email `alice@acme.example` and this temporary password, ...:
+ *     Sign in to the web console at http://127.0.0.1:PORT/sign-in as alice with the email
+ *     `alice@acme.example` and this temporary password, ...:
  *
  *         PASSWORD
  *
@@ -206,7 +207,7 @@ function readDemo(stdout, found) {
 export function parseDemo(text) {
   const serving = /^rolecall is serving (http:\/\/\S+)/m.exec(text);
   const signIn =
-    /^Sign in as \S+ with the email `([^`]+)` and this temporary password[^\n]*\n\n {4}(\S[^\n]*)\n/m.exec(
+    /^Sign in to the web console at \S+ as \S+ with the email `([^`]+)` and this\s+temporary password[^\n]*\n\n {4}(\S[^\n]*)\n/m.exec(
       text,
     );
   const operator = /^Operator token[^\n]*\n\n {4}(rc_\S+)/m.exec(text);

@@ -235,9 +235,11 @@ fn print_demo(out: &mut dyn Write, demo: &Demo, base: &str, mail: &MailConfig) -
     }
     writeln!(
         out,
-        "\nSign in as {} with the email `{}` and this temporary password, shown only \
-         this once (it works once, to choose a password of your own):\n\
+        "\nSign in to the web console at {base}/sign-in as {} with the email `{}` and this \
+         temporary password, shown only this once (it works once, to choose a password of \
+         your own):\n\
          \n    {}\n\
+         \nor with curl:\n\
          \n    curl -si -X POST {base}/v1/sign-in -H 'Content-Type: application/json' \\\n        \
          -d '{{\"email\": \"{}\", \"password\": \"{}\"}}'",
         demo::ADMIN,
