@@ -13,6 +13,8 @@ import { join } from 'node:path';
 // message has committed: look again every POLL_MS, for up to WAIT_MS.
 const POLL_MS = 100;
 const WAIT_MS = 10_000;
+// The subject of an invitation (a new user's temporary password).
+const INVITATION = 'Your rolecall account: temporary password';
 
 /**
  * The decoded text body (line ends `\n`) of the one message to `to` whose
@@ -23,20 +25,38 @@ const WAIT_MS = 10_000;
  *   part of the subject, and how long to wait (10 s unless given)
  * @returns {Promise<string>}
  */
-export async function waitForMail(dir, { to, subject, timeoutMs = WAIT_MS }) {
+export async function waitForMail(dir, which) {
+  const [body] = await waitForMails(dir, { ...which, count: 1 });
+  return body;
+}
+
+/**
+ * The decoded text bodies of the `count` messages to `to` whose Subject
+ * contains `subject`, in no particular order, waiting for the server to
+ * write them all; more than `count` is an error.
+ *
+ * @param {string} dir the server's directory (`server.dir`)
+ * @param {{to: string, subject: string, count: number, timeoutMs?: number}} which
+ * @returns {Promise<string[]>}
+ */
+export async function waitForMails(dir, { to, subject, count, timeoutMs = WAIT_MS }) {
   const folder = join(dir, 'rolecall-mail');
   const deadline = Date.now() + timeoutMs;
+  const expected = count === 1 ? 'one' : String(count);
   for (;;) {
     const found = await matchingMessages(folder, to, subject);
-    if (found.length > 1) {
+    if (found.length > count) {
       throw new Error(
-        `${found.length} messages to ${to} with a subject containing "${subject}" in ${folder}, expected one`,
+        `${found.length} messages to ${to} with a subject containing "${subject}" in ${folder}, expected ${expected}`,
       );
     }
-    if (found.length === 1) return found[0].body;
+    if (found.length === count) return found.map((message) => message.body);
     if (Date.now() >= deadline) {
       throw new Error(
-        `no message to ${to} with a subject containing "${subject}" arrived in ${folder} within ${timeoutMs} ms`,
+        found.length === 0
+          ? `no message to ${to} with a subject containing "${subject}" arrived in ${folder} within ${timeoutMs} ms`
+          : `${found.length} messages to ${to} with a subject containing "${subject}" arrived in ${folder} ` +
+              `within ${timeoutMs} ms, expected ${expected}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
@@ -52,12 +72,28 @@ export async function waitForMail(dir, { to, subject, timeoutMs = WAIT_MS }) {
  * @returns {Promise<string>}
  */
 export async function temporaryPassword(dir, email) {
-  const body = await waitForMail(dir, { to: email, subject: 'Your rolecall account: temporary password' });
-  const match = /with this email address and this temporary password:\n\n {4}(\S{16})\n/.exec(body);
-  if (!match) {
-    throw new Error(`the invitation to ${email} holds no 16-character temporary password where expected`);
-  }
-  return match[1];
+  const [password] = await temporaryPasswords(dir, email, 1);
+  return password;
+}
+
+/**
+ * The temporary passwords of the `count` invitations sent to `email` (the
+ * first, and each sent again), in no particular order.
+ *
+ * @param {string} dir the server's directory (`server.dir`)
+ * @param {string} email the invited user's address
+ * @param {number} count how many invitations to wait for
+ * @returns {Promise<string[]>}
+ */
+export async function temporaryPasswords(dir, email, count) {
+  const bodies = await waitForMails(dir, { to: email, subject: INVITATION, count });
+  return bodies.map((body) => {
+    const match = /with this email address and this temporary password:\n\n {4}(\S{16})\n/.exec(body);
+    if (!match) {
+      throw new Error(`the invitation to ${email} holds no 16-character temporary password where expected`);
+    }
+    return match[1];
+  });
 }
 
 /**

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 
 import { consoleTest } from './console-test.mjs';
+import { temporaryPasswords, waitForMail } from './mail.mjs';
 import { signInAsAlice } from './people.mjs';
 
 /**
@@ -163,4 +164,67 @@ consoleTest('correct a user\'s email on the employee profile', async (console) =
 
   // Assert: "this will instantly update the email field".
   assert.equal(await page.getByLabel('Email', { exact: true }).inputValue(), 'grace.green@acme.example');
+});
+
+consoleTest('a user\'s Scheduler access, status and password mail', async (console) => {
+  const { page, server, visit, submit, fillSecret } = console;
+  await signInAsAlice(console);
+
+  // Scheduler: David, a provider at level A, gets level D ("My Schedule +
+  // View/Edit all").
+  await visit('/users/dave?org=acme-north');
+  const level = page.getByLabel('Access level (Provider/Therapist)');
+  assert.equal(await level.inputValue(), 'my_schedule');
+  await level.selectOption({ label: 'D. My Schedule + View/Edit all' });
+  await submit(page.getByRole('button', { name: 'Update Scheduler Access' }), '/users/dave');
+  assert.match(await page.getByRole('status').textContent(), /Scheduler access updated/);
+  assert.equal(await page.getByLabel('Access level (Provider/Therapist)').inputValue(), 'view_edit_all');
+  // Tasking: every EMR user is set up with Standard Access.
+  assert.equal(await page.getByLabel('Access type').inputValue(), 'standard');
+
+  // Office staff get tabs instead of a level: Frank keeps his Dashboard tab
+  // and gains Billing.
+  await visit('/users/frank?org=acme-south');
+  assert.equal(await page.getByLabel('User type').inputValue(), 'office_staff');
+  await page.getByRole('checkbox', { name: 'Billing tab' }).check();
+  await submit(page.getByRole('button', { name: 'Update Scheduler Access' }), '/users/frank');
+  assert.ok(await page.getByRole('checkbox', { name: 'Billing tab' }).isChecked(), 'the tab checked is not saved');
+  assert.ok(await page.getByRole('checkbox', { name: 'Dashboard tab' }).isChecked(), 'a tab he had is gone');
+
+  // Status: disabling David ends his sessions; activating lets him back.
+  await visit('/users/dave?org=acme-north');
+  await submit(page.getByRole('button', { name: 'Disable user' }), '/users/dave');
+  assert.match(await page.getByRole('status').textContent(), /disabled/);
+  await page.getByText('Disabled', { exact: true }).waitFor();
+  await submit(page.getByRole('button', { name: 'Activate user' }), '/users/dave');
+  assert.match(await page.getByRole('status').textContent(), /The user is active/);
+
+  // A reset link, by email.
+  await submit(page.getByRole('button', { name: 'Send a password reset link' }), '/users/dave');
+  assert.match(await page.getByRole('status').textContent(), /reset link was sent to dave@acme-north\.example/);
+  await waitForMail(server.dir, { to: 'dave@acme-north.example', subject: 'Reset your rolecall password' });
+
+  // Judy, invited and not signed in yet, is sent a new temporary password:
+  // it works, and the first one no longer does.
+  const judy = 'judy@acme-south.example';
+  await visit('/users/judy?org=acme-south');
+  await submit(page.getByRole('button', { name: 'Send the temporary password again' }), '/users/judy');
+  assert.match(await page.getByRole('status').textContent(), /new temporary password was sent to judy@acme-south\.example/);
+  const passwords = await temporaryPasswords(server.dir, judy, 2);
+  await submit(page.getByRole('banner').getByRole('button', { name: 'Sign out' }), '/sign-in');
+  const outcomes = [];
+  for (const password of passwords) {
+    await visit('/sign-in');
+    await page.getByLabel('Email').fill(judy);
+    await fillSecret(page.getByLabel('Password', { exact: true }), password, 'Password');
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/sign-in')),
+      page.getByRole('button', { name: 'Sign in' }).click(),
+    ]);
+    await page.waitForLoadState('load');
+    outcomes.push(response.status());
+  }
+  // One sign-in (the new password) goes on to choose a password (303), the
+  // other is refused (401): in whichever order the mail folder listed them.
+  assert.deepEqual([...outcomes].sort(), [303, 401], `sign-in answers: ${outcomes.join(', ')}`);
 });
