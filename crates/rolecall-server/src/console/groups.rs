@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -20,10 +19,9 @@ use serde::Deserialize;
 use super::checker::page_org;
 use super::org::possible_members;
 use super::users::{org_of, query_string, role_name, status_of};
-use super::FormFields;
-use super::{csrf_ok, forbidden_form, html_page, layout, messages, see_other};
+use super::{html_page, layout, messages, see_other};
 use crate::console::layout::Viewer;
-use crate::console::SignedIn;
+use crate::console::{SignedForm, SignedIn};
 use crate::http::AppState;
 use crate::ops::groups::{self, GroupUpdate, GroupView};
 use crate::ops::roles::{self, RoleView};
@@ -250,18 +248,14 @@ impl Shown<'_> {
 
 async fn save_group(
     State(state): State<AppState>,
-    SignedIn {
+    Path(group): Path<String>,
+    SignedForm {
         session,
         principal,
         address,
-    }: SignedIn,
-    Path(group): Path<String>,
-    body: Bytes,
+        fields,
+    }: SignedForm,
 ) -> Response {
-    let fields = FormFields::parse(&body);
-    if !csrf_ok(&session, fields.one("csrf")) {
-        return forbidden_form();
-    }
     let org = org_of(Some(fields.one("org")), &session.org);
     // The form shows every field: an unchecked list is an empty one.
     let input = GroupUpdate {

@@ -18,7 +18,8 @@ pub mod role_management;
 pub mod roles;
 pub mod users;
 
-use axum::extract::{FromRequestParts, Query, State};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -177,6 +178,47 @@ impl FromRequestParts<AppState> for SignedIn {
             session,
             principal,
             address,
+        })
+    }
+}
+
+/// A form posted by a person fully signed in, its CSRF token checked; its
+/// fields keep repeated keys (checkbox lists). Otherwise the request is
+/// answered with the page that comes first, or refused as out of date or
+/// from another site.
+pub(crate) struct SignedForm {
+    /// The session.
+    pub session: SessionRow,
+    /// Whom the session acts for.
+    pub principal: Principal,
+    /// The request's source address.
+    pub address: String,
+    /// The form's fields.
+    pub fields: FormFields,
+}
+
+impl FromRequest<AppState> for SignedForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let SignedIn {
+            session,
+            principal,
+            address,
+        } = SignedIn::from_request_parts(&mut parts, state).await?;
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let fields = FormFields::parse(&body);
+        if !csrf_ok(&session, fields.one("csrf")) {
+            return Err(forbidden_form());
+        }
+        Ok(SignedForm {
+            session,
+            principal,
+            address,
+            fields,
         })
     }
 }

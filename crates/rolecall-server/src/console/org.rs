@@ -4,7 +4,6 @@
 //! an operator) and its member groups (created as
 //! `POST /v1/orgs/{org}/groups`).
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -15,9 +14,9 @@ use rolecall_store::SessionRow;
 use serde::Deserialize;
 
 use super::checker::{org_select, page_org};
-use super::{csrf_ok, forbidden_form, html_page, layout, messages, see_other};
+use super::{html_page, layout, messages, see_other};
 use crate::console::layout::Viewer;
-use crate::console::{FormFields, SignedIn};
+use crate::console::{SignedForm, SignedIn};
 use crate::error::ServiceError;
 use crate::http::AppState;
 use crate::ops::groups::{self, NewGroup};
@@ -299,17 +298,13 @@ fn back(org: &str, done: &str) -> Response {
 
 async fn save_subscriptions(
     State(state): State<AppState>,
-    SignedIn {
+    SignedForm {
         session,
         principal,
         address,
-    }: SignedIn,
-    body: Bytes,
+        fields,
+    }: SignedForm,
 ) -> Response {
-    let fields = FormFields::parse(&body);
-    if !csrf_ok(&session, fields.one("csrf")) {
-        return forbidden_form();
-    }
     let org = fields.one("org").to_owned();
     let input = Subscriptions {
         subscriptions: fields.all("subscription"),
@@ -322,17 +317,13 @@ async fn save_subscriptions(
 
 async fn create_group(
     State(state): State<AppState>,
-    SignedIn {
+    SignedForm {
         session,
         principal,
         address,
-    }: SignedIn,
-    body: Bytes,
+        fields,
+    }: SignedForm,
 ) -> Response {
-    let fields = FormFields::parse(&body);
-    if !csrf_ok(&session, fields.one("csrf")) {
-        return forbidden_form();
-    }
     let org = fields.one("org").to_owned();
     let input = NewGroup {
         id: None,

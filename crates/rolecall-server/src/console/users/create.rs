@@ -3,7 +3,6 @@
 //! is the employee's, shown read-only; creating the user emails them a
 //! temporary password.
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -13,9 +12,8 @@ use serde::Deserialize;
 use super::page::{OFFICE_STAFF, TAB_PREFIX};
 use super::{org_select, problems_of, query_string, status_of, user_path};
 use crate::console::layout::Viewer;
-use crate::console::FormFields;
-use crate::console::SignedIn;
-use crate::console::{csrf_ok, forbidden_form, html_page, layout, see_other};
+use crate::console::{html_page, layout, see_other};
+use crate::console::{SignedForm, SignedIn};
 use crate::http::AppState;
 use crate::ops::people::{self, AccessInput, EmployeeView, NewUser};
 use crate::ops::roles;
@@ -228,17 +226,13 @@ fn details(
 
 pub(super) async fn create(
     State(state): State<AppState>,
-    SignedIn {
+    SignedForm {
         session,
         principal,
         address,
-    }: SignedIn,
-    body: Bytes,
+        fields,
+    }: SignedForm,
 ) -> Response {
-    let fields = FormFields::parse(&body);
-    if !csrf_ok(&session, fields.one("csrf")) {
-        return forbidden_form();
-    }
     let org = super::org_of(Some(fields.one("org")), &session.org);
     let chosen = Chosen {
         employee: fields.one("employee").to_owned(),

@@ -2,7 +2,6 @@
 //! correct, DO NOT correct in this section, Go to the Employee's Profile").
 //! The user's email follows the employee's at once.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -11,9 +10,8 @@ use serde::Deserialize;
 
 use super::{problems_of, query_string, status_of, user_path};
 use crate::console::layout::Viewer;
-use crate::console::FormFields;
-use crate::console::SignedIn;
-use crate::console::{csrf_ok, forbidden_form, html_page, layout, see_other};
+use crate::console::{html_page, layout, see_other};
+use crate::console::{SignedForm, SignedIn};
 use crate::http::AppState;
 use crate::ops::people::{self, EmployeeUpdate};
 use crate::principal::Principal;
@@ -134,18 +132,14 @@ pub(super) async fn employee_page(
 
 pub(super) async fn update_employee(
     State(state): State<AppState>,
-    SignedIn {
+    Path(employee): Path<String>,
+    SignedForm {
         session,
         principal,
         address,
-    }: SignedIn,
-    Path(employee): Path<String>,
-    body: Bytes,
+        fields,
+    }: SignedForm,
 ) -> Response {
-    let fields = FormFields::parse(&body);
-    if !csrf_ok(&session, fields.one("csrf")) {
-        return forbidden_form();
-    }
     let org = super::org_of(Some(fields.one("org")), &session.org);
     let input = EmployeeUpdate {
         first_name: Some(fields.one("first_name").to_owned()),

@@ -4,9 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use rolecall_model::world::Status;
 use rolecall_store::Access;
@@ -18,9 +16,8 @@ use crate::accounts::credentials;
 use crate::console::layout::Viewer;
 use crate::console::users::{problems_of, status_of, user_path};
 use crate::console::FormFields;
-use crate::console::{csrf_ok, forbidden_form, see_other, signed_in};
+use crate::console::{see_other, SignedForm};
 use crate::error::ServiceError;
-use crate::http::extract::Source;
 use crate::http::AppState;
 use crate::ops::people::{AccessInput, StatusInput};
 use crate::ops::{access, people};
@@ -34,25 +31,24 @@ struct Posted {
     fields: FormFields,
 }
 
-async fn posted(
-    state: &AppState,
-    address: &str,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<Posted, Response> {
-    let (session, principal) = signed_in(state, headers, address).await?;
-    let fields = FormFields::parse(body);
-    if !csrf_ok(&session, fields.one("csrf")) {
-        return Err(forbidden_form());
+impl Posted {
+    fn of(state: &AppState, form: SignedForm) -> (Posted, String) {
+        let SignedForm {
+            session,
+            principal,
+            address,
+            fields,
+        } = form;
+        let org = crate::console::users::org_of(Some(fields.one("org")), &session.org);
+        let view = Viewer::of(&state.service.live(), &session);
+        let posted = Posted {
+            view,
+            principal,
+            org,
+            fields,
+        };
+        (posted, address)
     }
-    let org = crate::console::users::org_of(Some(fields.one("org")), &session.org);
-    let view = Viewer::of(&state.service.live(), &session);
-    Ok(Posted {
-        view,
-        principal,
-        org,
-        fields,
-    })
 }
 
 /// After a form: to the page with `done`, or the page again with the
@@ -113,15 +109,10 @@ async fn update_access(
 
 pub(in crate::console::users) async fn update_roles(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
     Path(user): Path<String>,
-    body: Bytes,
+    form: SignedForm,
 ) -> Response {
-    let form = match posted(&state, &address, &headers, &body).await {
-        Ok(form) => form,
-        Err(refused) => return refused,
-    };
+    let (form, address) = Posted::of(&state, form);
     let input = AccessInput {
         roles: Some(form.fields.all("roles")),
         ..AccessInput::default()
@@ -132,15 +123,10 @@ pub(in crate::console::users) async fn update_roles(
 
 pub(in crate::console::users) async fn update_reports(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
     Path(user): Path<String>,
-    body: Bytes,
+    form: SignedForm,
 ) -> Response {
-    let form = match posted(&state, &address, &headers, &body).await {
-        Ok(form) => form,
-        Err(refused) => return refused,
-    };
+    let (form, address) = Posted::of(&state, form);
     let result = async {
         let current = stored_access(&state, &form, &user)?;
         let chosen: BTreeSet<String> = form
@@ -181,15 +167,10 @@ pub(in crate::console::users) async fn update_reports(
 
 pub(in crate::console::users) async fn update_scheduler(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
     Path(user): Path<String>,
-    body: Bytes,
+    form: SignedForm,
 ) -> Response {
-    let form = match posted(&state, &address, &headers, &body).await {
-        Ok(form) => form,
-        Err(refused) => return refused,
-    };
+    let (form, address) = Posted::of(&state, form);
     let result = async {
         let current = stored_access(&state, &form, &user)?;
         let kind = form.fields.one("scheduler_type");
@@ -223,15 +204,10 @@ pub(in crate::console::users) async fn update_scheduler(
 
 pub(in crate::console::users) async fn update_tasking(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
     Path(user): Path<String>,
-    body: Bytes,
+    form: SignedForm,
 ) -> Response {
-    let form = match posted(&state, &address, &headers, &body).await {
-        Ok(form) => form,
-        Err(refused) => return refused,
-    };
+    let (form, address) = Posted::of(&state, form);
     let result = async {
         let current = stored_access(&state, &form, &user)?;
         let chosen = form.fields.one("tasking_access");
@@ -248,15 +224,10 @@ pub(in crate::console::users) async fn update_tasking(
 
 pub(in crate::console::users) async fn update_status(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
     Path(user): Path<String>,
-    body: Bytes,
+    form: SignedForm,
 ) -> Response {
-    let form = match posted(&state, &address, &headers, &body).await {
-        Ok(form) => form,
-        Err(refused) => return refused,
-    };
+    let (form, address) = Posted::of(&state, form);
     let (status, done) = match form.fields.one("status") {
         "active" => (Status::Active, "activated"),
         "disabled" => (Status::Disabled, "disabled"),
@@ -283,15 +254,10 @@ pub(in crate::console::users) async fn update_status(
 
 pub(in crate::console::users) async fn send_reset(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
     Path(user): Path<String>,
-    body: Bytes,
+    form: SignedForm,
 ) -> Response {
-    let form = match posted(&state, &address, &headers, &body).await {
-        Ok(form) => form,
-        Err(refused) => return refused,
-    };
+    let (form, address) = Posted::of(&state, form);
     let result =
         credentials::admin_reset(&state.service, &form.principal, &address, &form.org, &user)
             .await
@@ -301,15 +267,10 @@ pub(in crate::console::users) async fn send_reset(
 
 pub(in crate::console::users) async fn send_invitation(
     State(state): State<AppState>,
-    Source(address): Source,
-    headers: HeaderMap,
     Path(user): Path<String>,
-    body: Bytes,
+    form: SignedForm,
 ) -> Response {
-    let form = match posted(&state, &address, &headers, &body).await {
-        Ok(form) => form,
-        Err(refused) => return refused,
-    };
+    let (form, address) = Posted::of(&state, form);
     let result =
         credentials::send_invitation(&state.service, &form.principal, &address, &form.org, &user)
             .await;
