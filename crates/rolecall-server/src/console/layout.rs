@@ -5,6 +5,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use rolecall_store::SessionRow;
 
 use crate::accounts::signin::{self, SessionView};
+use crate::console::users::user_path;
 use crate::principal::Principal;
 use crate::rules;
 use crate::service::Live;
@@ -51,7 +52,7 @@ impl Viewer {
             links.push(("/users".to_owned(), "Users"));
             links.push(("/role-management".to_owned(), "User Role Management"));
         } else {
-            let own = own_page(&self.session.user, &self.session.org);
+            let own = user_path(&self.session.user, &self.session.org, "");
             links.push((own, "My access"));
         }
         links.push(("/roles".to_owned(), "Roles"));
@@ -72,20 +73,9 @@ impl Viewer {
         if self.areas.users {
             "/users".to_owned()
         } else {
-            own_page(&self.session.user, &self.session.org)
+            user_path(&self.session.user, &self.session.org, "")
         }
     }
-}
-
-/// The page of `user`'s own access in `org`.
-pub fn own_page(user: &str, org: &str) -> String {
-    format!(
-        "/users/{}?{}",
-        form_urlencoded::byte_serialize(user.as_bytes()).collect::<String>(),
-        form_urlencoded::Serializer::new(String::new())
-            .append_pair("org", org)
-            .finish()
-    )
 }
 
 impl Areas {

@@ -27,12 +27,13 @@ use crate::principal::Principal;
 struct Posted {
     view: Viewer,
     principal: Principal,
+    address: String,
     org: String,
     fields: FormFields,
 }
 
 impl Posted {
-    fn of(state: &AppState, form: SignedForm) -> (Posted, String) {
+    fn of(state: &AppState, form: SignedForm) -> Posted {
         let SignedForm {
             session,
             principal,
@@ -41,13 +42,13 @@ impl Posted {
         } = form;
         let org = crate::console::users::org_of(Some(fields.one("org")), &session.org);
         let view = Viewer::of(&state.service.live(), &session);
-        let posted = Posted {
+        Posted {
             view,
             principal,
+            address,
             org,
             fields,
-        };
-        (posted, address)
+        }
     }
 }
 
@@ -88,7 +89,6 @@ fn stored_access(state: &AppState, form: &Posted, user: &str) -> Result<Access, 
 /// Applies `input` to the user's access with the form's ETag.
 async fn update_access(
     state: &AppState,
-    address: &str,
     form: &Posted,
     user: &str,
     input: AccessInput,
@@ -97,7 +97,7 @@ async fn update_access(
     access::update(
         &state.service,
         &form.principal,
-        address,
+        &form.address,
         &form.org,
         user,
         Some(etag),
@@ -112,12 +112,12 @@ pub(in crate::console::users) async fn update_roles(
     Path(user): Path<String>,
     form: SignedForm,
 ) -> Response {
-    let (form, address) = Posted::of(&state, form);
+    let form = Posted::of(&state, form);
     let input = AccessInput {
         roles: Some(form.fields.all("roles")),
         ..AccessInput::default()
     };
-    let result = update_access(&state, &address, &form, &user, input).await;
+    let result = update_access(&state, &form, &user, input).await;
     after(&state, &form, &user, result, "roles_updated")
 }
 
@@ -126,7 +126,7 @@ pub(in crate::console::users) async fn update_reports(
     Path(user): Path<String>,
     form: SignedForm,
 ) -> Response {
-    let (form, address) = Posted::of(&state, form);
+    let form = Posted::of(&state, form);
     let result = async {
         let current = stored_access(&state, &form, &user)?;
         let chosen: BTreeSet<String> = form
@@ -159,7 +159,7 @@ pub(in crate::console::users) async fn update_reports(
             denials: Some(denials),
             ..AccessInput::default()
         };
-        update_access(&state, &address, &form, &user, input).await
+        update_access(&state, &form, &user, input).await
     }
     .await;
     after(&state, &form, &user, result, "reports_updated")
@@ -170,7 +170,7 @@ pub(in crate::console::users) async fn update_scheduler(
     Path(user): Path<String>,
     form: SignedForm,
 ) -> Response {
-    let (form, address) = Posted::of(&state, form);
+    let form = Posted::of(&state, form);
     let result = async {
         let current = stored_access(&state, &form, &user)?;
         let kind = form.fields.one("scheduler_type");
@@ -196,7 +196,7 @@ pub(in crate::console::users) async fn update_scheduler(
             );
             input.grants = Some(grants);
         }
-        update_access(&state, &address, &form, &user, input).await
+        update_access(&state, &form, &user, input).await
     }
     .await;
     after(&state, &form, &user, result, "scheduler_updated")
@@ -207,7 +207,7 @@ pub(in crate::console::users) async fn update_tasking(
     Path(user): Path<String>,
     form: SignedForm,
 ) -> Response {
-    let (form, address) = Posted::of(&state, form);
+    let form = Posted::of(&state, form);
     let result = async {
         let current = stored_access(&state, &form, &user)?;
         let chosen = form.fields.one("tasking_access");
@@ -216,7 +216,7 @@ pub(in crate::console::users) async fn update_tasking(
             tasking_access: (!chosen.is_empty()).then(|| chosen.to_owned()),
             ..AccessInput::default()
         };
-        update_access(&state, &address, &form, &user, input).await
+        update_access(&state, &form, &user, input).await
     }
     .await;
     after(&state, &form, &user, result, "tasking_updated")
@@ -227,7 +227,7 @@ pub(in crate::console::users) async fn update_status(
     Path(user): Path<String>,
     form: SignedForm,
 ) -> Response {
-    let (form, address) = Posted::of(&state, form);
+    let form = Posted::of(&state, form);
     let (status, done) = match form.fields.one("status") {
         "active" => (Status::Active, "activated"),
         "disabled" => (Status::Disabled, "disabled"),
@@ -242,7 +242,7 @@ pub(in crate::console::users) async fn update_status(
     let result = people::set_status(
         &state.service,
         &form.principal,
-        &address,
+        &form.address,
         &form.org,
         &user,
         StatusInput { status },
@@ -257,11 +257,16 @@ pub(in crate::console::users) async fn send_reset(
     Path(user): Path<String>,
     form: SignedForm,
 ) -> Response {
-    let (form, address) = Posted::of(&state, form);
-    let result =
-        credentials::admin_reset(&state.service, &form.principal, &address, &form.org, &user)
-            .await
-            .map(|_| ());
+    let form = Posted::of(&state, form);
+    let result = credentials::admin_reset(
+        &state.service,
+        &form.principal,
+        &form.address,
+        &form.org,
+        &user,
+    )
+    .await
+    .map(|_| ());
     after(&state, &form, &user, result, "reset_sent")
 }
 
@@ -270,9 +275,14 @@ pub(in crate::console::users) async fn send_invitation(
     Path(user): Path<String>,
     form: SignedForm,
 ) -> Response {
-    let (form, address) = Posted::of(&state, form);
-    let result =
-        credentials::send_invitation(&state.service, &form.principal, &address, &form.org, &user)
-            .await;
+    let form = Posted::of(&state, form);
+    let result = credentials::send_invitation(
+        &state.service,
+        &form.principal,
+        &form.address,
+        &form.org,
+        &user,
+    )
+    .await;
     after(&state, &form, &user, result, "invitation_sent")
 }
