@@ -87,7 +87,31 @@ pub enum ServiceError {
     Store(#[from] StoreError),
 }
 
+/// What a person is told when the database is full.
+pub const FULL_MESSAGE: &str =
+    "the database is full: nothing was saved; try again once the server has disk space";
+/// What a person is told when the database is unavailable.
+pub const UNAVAILABLE_MESSAGE: &str =
+    "the database is unavailable: nothing was saved; try again shortly";
+/// What a person is told of any other storage failure.
+pub const INTERNAL_MESSAGE: &str = "the server failed; the error is in its log";
+
 impl ServiceError {
+    /// For a storage failure, what the person asking is told: that
+    /// nothing was saved and when to try again, never the cause, which is
+    /// logged here.
+    pub fn storage_message(&self) -> Option<&'static str> {
+        let ServiceError::Store(cause) = self else {
+            return None;
+        };
+        tracing::error!(error = %cause, "request failed in the database");
+        Some(match cause {
+            StoreError::Full(_) => FULL_MESSAGE,
+            StoreError::Unavailable(_) => UNAVAILABLE_MESSAGE,
+            _ => INTERNAL_MESSAGE,
+        })
+    }
+
     /// A single-field validation error.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ServiceError {
         ServiceError::Invalid {

@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod fault;
 pub mod model;
 pub mod outbox;
 pub mod store;

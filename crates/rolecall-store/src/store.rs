@@ -6,14 +6,16 @@
 //! notifies `rolecall_changes`, which other replicas listen on.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rolecall_model::world::Status;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Connection, Row};
 
 use crate::accounts::{self, AccountWrite};
 use crate::audit::{self, AuditEntry, AuditRecord, ChainProblem, Outcome};
+use crate::fault::{Health, Lease};
 use crate::model::{
     Access, CustomRoleRow, EmployeeRow, GroupRow, Model, OrgRow, PolicyRow, Put, TokenRow,
 };
@@ -28,9 +30,19 @@ pub enum StoreError {
     /// The database URL is not one rolecall understands.
     #[error("unsupported database URL `{0}`: use `sqlite://PATH` or `postgres://...`")]
     UnsupportedUrl(String),
-    /// The database refused or failed.
+    /// The database refused or failed in a way that retrying will not fix
+    /// (a constraint, a malformed statement).
     #[error("database error: {0}")]
-    Sql(#[from] sqlx::Error),
+    Sql(#[source] sqlx::Error),
+    /// The disk under the database is full: nothing was written. Retrying
+    /// helps once space is freed.
+    #[error("the database is full: {0}")]
+    Full(#[source] sqlx::Error),
+    /// The database cannot be reached or cannot read or write its files
+    /// (the server is down, an I/O error, no connection free in time):
+    /// nothing was acknowledged. Retrying helps once it is back.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -66,7 +78,17 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     url: String,
+    /// Whether the database failed lately, for readiness.
+    health: Arc<Health>,
 }
+
+/// How long a unit of work waits for a connection before the database
+/// counts as unavailable: a client is told within about two seconds.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// How long after a storage failure the store counts as failing even if a
+/// probe would pass: only a client's committed write ends it sooner.
+pub const FAILURE_HOLD: Duration = Duration::from_secs(5);
 
 /// Everything one write stores, in one transaction.
 #[derive(Debug, Clone, Copy, Default)]
@@ -249,7 +271,7 @@ impl Store {
                 Backend::Sqlite => 4,
                 Backend::Postgres => 8,
             })
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -274,12 +296,103 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
-        Ok(Store { pool, backend, url })
+        Ok(Store {
+            pool,
+            backend,
+            url,
+            health: Arc::default(),
+        })
     }
 
-    /// The connection pool, for the other modules of the store.
+    /// The pool, for single autocommit statements of the mail outbox: a
+    /// failed autocommit statement leaves no transaction behind.
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    async fn lease(&self) -> Result<Lease, StoreError> {
+        let acquired = self.pool.acquire().await.map_err(StoreError::from);
+        self.health.note(&acquired, false);
+        acquired.map(Lease::new)
+    }
+
+    /// Runs `work` inside one transaction and commits it. On any failure
+    /// the connection is closed, never returned to the pool (see
+    /// [`crate::fault`]). `writes` says whether success proves the
+    /// database can write again.
+    pub(crate) async fn transaction<T>(
+        &self,
+        writes: bool,
+        work: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut lease = self.lease().await?;
+        let result = async {
+            let mut tx = lease.conn().begin().await?;
+            let value = work(&mut tx).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        .await;
+        self.health.note(&result, writes);
+        lease.settle(&result);
+        result
+    }
+
+    /// Runs `work`, one statement or a few in autocommit, on a connection
+    /// of its own, which is closed after any failure.
+    pub(crate) async fn statement<T>(
+        &self,
+        writes: bool,
+        work: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut lease = self.lease().await?;
+        let result = work(lease.conn()).await;
+        self.health.note(&result, writes);
+        lease.settle(&result);
+        result
+    }
+
+    /// True from a storage failure (a full disk, an I/O error, the server
+    /// gone) until a write succeeds again: a readiness probe says "not
+    /// ready" at once.
+    pub fn failing(&self) -> bool {
+        self.health.failing()
+    }
+
+    /// While [`Store::failing`], and at least [`FAILURE_HOLD`] after the
+    /// last failure, starts a probe in the background (one at a time,
+    /// bounded by `limit`), so that a database that answers again is
+    /// noticed without waiting for a client's write. The hold keeps a disk
+    /// that is nearly full, where a small write may pass while the next
+    /// fails, from flapping between ready and not ready.
+    pub fn recheck(&self, limit: Duration) {
+        let Some(failed_at) = self.health.failed_at() else {
+            return;
+        };
+        let hold = i64::try_from(FAILURE_HOLD.as_millis()).unwrap_or(i64::MAX);
+        if now_ms() < failed_at.saturating_add(hold) || !self.health.begin_probe() {
+            return;
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            if let Ok(Err(e)) = tokio::time::timeout(limit, store.probe_write()).await {
+                tracing::debug!(error = %e, "the database still fails");
+            }
+            store.health.end_probe();
+        });
+    }
+
+    /// Proves the database can write: a transaction that rewrites the head
+    /// row unchanged. Clears [`Store::failing`] when it commits.
+    pub async fn probe_write(&self) -> Result<i64, StoreError> {
+        self.transaction(true, async |tx| {
+            let row =
+                sqlx::query("UPDATE heads SET revision = revision WHERE id = 1 RETURNING revision")
+                    .fetch_one(&mut **tx)
+                    .await?;
+            Ok(row.try_get::<i64, _>(0)?)
+        })
+        .await
     }
 
     /// Which engine this is.
@@ -299,10 +412,13 @@ impl Store {
 
     /// The last committed revision.
     pub async fn head(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT revision FROM heads WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        self.statement(false, async |conn| {
+            let row = sqlx::query("SELECT revision FROM heads WHERE id = 1")
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(row.try_get::<i64, _>(0)?)
+        })
+        .await
     }
 
     /// Whether anything was ever written.
@@ -313,150 +429,155 @@ impl Store {
     /// Reads the whole model and the revision it is at, in one transaction
     /// so the two agree.
     pub async fn load(&self) -> Result<(Model, i64), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let revision: i64 = sqlx::query("SELECT revision FROM heads WHERE id = 1")
-            .fetch_one(&mut *tx)
+        self.transaction(false, async |tx| {
+            let revision: i64 = sqlx::query("SELECT revision FROM heads WHERE id = 1")
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get(0)?;
+            let mut model = Model::default();
+            let mut puts = Vec::new();
+            for row in sqlx::query(
+                "SELECT id, name, parent, subscriptions, manages, created_at FROM orgs ORDER BY id",
+            )
+            .fetch_all(&mut **tx)
             .await?
-            .try_get(0)?;
-        let mut model = Model::default();
-        let mut puts = Vec::new();
-        for row in sqlx::query(
-            "SELECT id, name, parent, subscriptions, manages, created_at FROM orgs ORDER BY id",
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        {
-            puts.push(Put::Org(OrgRow {
-                id: row.try_get(0)?,
-                name: row.try_get(1)?,
-                parent: row.try_get(2)?,
-                subscriptions: parse_json(&row.try_get::<String, _>(3)?, "org subscriptions")?,
-                manages: parse_json(&row.try_get::<String, _>(4)?, "org partner links")?,
-                created_at: row.try_get(5)?,
-            }));
-        }
-        for row in sqlx::query(
-            "SELECT id, org_id, first_name, last_name, email, created_at FROM employees",
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        {
-            puts.push(Put::Employee(EmployeeRow {
-                id: row.try_get(0)?,
-                org: row.try_get(1)?,
-                first_name: row.try_get(2)?,
-                last_name: row.try_get(3)?,
-                email: row.try_get(4)?,
-                created_at: row.try_get(5)?,
-            }));
-        }
-        let memberships = sqlx::query(
-            "SELECT user_id, org_id, roles, grants, denials, scheduler_type, scheduler_level, \
-             tasking_access, expires FROM memberships",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut users = std::collections::BTreeMap::new();
-        for row in sqlx::query("SELECT id, employee_id, status, created_at FROM users")
-            .fetch_all(&mut *tx)
+            {
+                puts.push(Put::Org(OrgRow {
+                    id: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                    parent: row.try_get(2)?,
+                    subscriptions: parse_json(&row.try_get::<String, _>(3)?, "org subscriptions")?,
+                    manages: parse_json(&row.try_get::<String, _>(4)?, "org partner links")?,
+                    created_at: row.try_get(5)?,
+                }));
+            }
+            for row in sqlx::query(
+                "SELECT id, org_id, first_name, last_name, email, created_at FROM employees",
+            )
+            .fetch_all(&mut **tx)
             .await?
-        {
-            let id: String = row.try_get(0)?;
-            users.insert(
-                id.clone(),
-                crate::model::UserRow {
-                    id,
-                    employee: row.try_get(1)?,
-                    status: parse_status(&row.try_get::<String, _>(2)?)?,
-                    memberships: Default::default(),
-                    created_at: row.try_get(3)?,
-                },
-            );
-        }
-        for row in memberships {
-            let user: String = row.try_get(0)?;
-            let access = access_from_row(&row)?;
-            let Some(user) = users.get_mut(&user) else {
-                return Err(StoreError::Corrupt(format!(
-                    "membership of unknown user `{user}`"
-                )));
-            };
-            user.memberships.insert(row.try_get(1)?, access);
-        }
-        puts.extend(users.into_values().map(Put::User));
-        for row in sqlx::query(
-            "SELECT id, org_id, name, created_by, access, members, roles, created_at \
-             FROM member_groups",
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        {
-            puts.push(Put::Group(GroupRow {
-                id: row.try_get(0)?,
-                org: row.try_get(1)?,
-                name: row.try_get(2)?,
-                created_by: row.try_get(3)?,
-                access: row.try_get(4)?,
-                members: parse_json(&row.try_get::<String, _>(5)?, "group members")?,
-                roles: parse_json(&row.try_get::<String, _>(6)?, "group roles")?,
-                created_at: row.try_get(7)?,
-            }));
-        }
-        for row in sqlx::query("SELECT id, org_id, name, grants, created_at FROM custom_roles")
-            .fetch_all(&mut *tx)
+            {
+                puts.push(Put::Employee(EmployeeRow {
+                    id: row.try_get(0)?,
+                    org: row.try_get(1)?,
+                    first_name: row.try_get(2)?,
+                    last_name: row.try_get(3)?,
+                    email: row.try_get(4)?,
+                    created_at: row.try_get(5)?,
+                }));
+            }
+            let memberships = sqlx::query(
+                "SELECT user_id, org_id, roles, grants, denials, scheduler_type, scheduler_level, \
+                 tasking_access, expires FROM memberships",
+            )
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut users = std::collections::BTreeMap::new();
+            for row in sqlx::query("SELECT id, employee_id, status, created_at FROM users")
+                .fetch_all(&mut **tx)
+                .await?
+            {
+                let id: String = row.try_get(0)?;
+                users.insert(
+                    id.clone(),
+                    crate::model::UserRow {
+                        id,
+                        employee: row.try_get(1)?,
+                        status: parse_status(&row.try_get::<String, _>(2)?)?,
+                        memberships: Default::default(),
+                        created_at: row.try_get(3)?,
+                    },
+                );
+            }
+            for row in memberships {
+                let user: String = row.try_get(0)?;
+                let access = access_from_row(&row)?;
+                let Some(user) = users.get_mut(&user) else {
+                    return Err(StoreError::Corrupt(format!(
+                        "membership of unknown user `{user}`"
+                    )));
+                };
+                user.memberships.insert(row.try_get(1)?, access);
+            }
+            puts.extend(users.into_values().map(Put::User));
+            for row in sqlx::query(
+                "SELECT id, org_id, name, created_by, access, members, roles, created_at \
+                 FROM member_groups",
+            )
+            .fetch_all(&mut **tx)
             .await?
-        {
-            puts.push(Put::CustomRole(CustomRoleRow {
-                id: row.try_get(0)?,
-                org: row.try_get(1)?,
-                name: row.try_get(2)?,
-                grants: parse_json(&row.try_get::<String, _>(3)?, "custom role grants")?,
-                created_at: row.try_get(4)?,
-            }));
-        }
-        for row in sqlx::query(
-            "SELECT id, secret_hash, name, operator, org_id, user_id, created_by, created_at, \
-             expires_at, revoked_at FROM api_tokens",
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        {
-            puts.push(Put::Token(TokenRow {
-                id: row.try_get(0)?,
-                secret_hash: row.try_get(1)?,
-                name: row.try_get(2)?,
-                operator: row.try_get::<i64, _>(3)? != 0,
-                org: row.try_get(4)?,
-                user: row.try_get(5)?,
-                created_by: row.try_get(6)?,
-                created_at: row.try_get(7)?,
-                expires_at: row.try_get(8)?,
-                revoked_at: row.try_get(9)?,
-            }));
-        }
-        for row in sqlx::query("SELECT org_id, policy, updated_at FROM security_policies")
-            .fetch_all(&mut *tx)
+            {
+                puts.push(Put::Group(GroupRow {
+                    id: row.try_get(0)?,
+                    org: row.try_get(1)?,
+                    name: row.try_get(2)?,
+                    created_by: row.try_get(3)?,
+                    access: row.try_get(4)?,
+                    members: parse_json(&row.try_get::<String, _>(5)?, "group members")?,
+                    roles: parse_json(&row.try_get::<String, _>(6)?, "group roles")?,
+                    created_at: row.try_get(7)?,
+                }));
+            }
+            for row in sqlx::query("SELECT id, org_id, name, grants, created_at FROM custom_roles")
+                .fetch_all(&mut **tx)
+                .await?
+            {
+                puts.push(Put::CustomRole(CustomRoleRow {
+                    id: row.try_get(0)?,
+                    org: row.try_get(1)?,
+                    name: row.try_get(2)?,
+                    grants: parse_json(&row.try_get::<String, _>(3)?, "custom role grants")?,
+                    created_at: row.try_get(4)?,
+                }));
+            }
+            for row in sqlx::query(
+                "SELECT id, secret_hash, name, operator, org_id, user_id, created_by, created_at, \
+                 expires_at, revoked_at FROM api_tokens",
+            )
+            .fetch_all(&mut **tx)
             .await?
-        {
-            puts.push(Put::Policy(PolicyRow {
-                org: row.try_get(0)?,
-                policy: parse_json(&row.try_get::<String, _>(1)?, "security policy")?,
-                updated_at: row.try_get(2)?,
-            }));
-        }
-        tx.commit().await?;
-        model.apply_all(&puts);
-        Ok((model, revision))
+            {
+                puts.push(Put::Token(TokenRow {
+                    id: row.try_get(0)?,
+                    secret_hash: row.try_get(1)?,
+                    name: row.try_get(2)?,
+                    operator: row.try_get::<i64, _>(3)? != 0,
+                    org: row.try_get(4)?,
+                    user: row.try_get(5)?,
+                    created_by: row.try_get(6)?,
+                    created_at: row.try_get(7)?,
+                    expires_at: row.try_get(8)?,
+                    revoked_at: row.try_get(9)?,
+                }));
+            }
+            for row in sqlx::query("SELECT org_id, policy, updated_at FROM security_policies")
+                .fetch_all(&mut **tx)
+                .await?
+            {
+                puts.push(Put::Policy(PolicyRow {
+                    org: row.try_get(0)?,
+                    policy: parse_json(&row.try_get::<String, _>(1)?, "security policy")?,
+                    updated_at: row.try_get(2)?,
+                }));
+            }
+            model.apply_all(&puts);
+            Ok((model, revision))
+        })
+        .await
     }
 
     /// The changes committed after `revision`, in order.
     pub async fn changes_since(&self, revision: i64) -> Result<Vec<(i64, Vec<Put>)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT revision, payload FROM changes WHERE revision > $1 ORDER BY revision",
-        )
-        .bind(revision)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self
+            .statement(false, async |conn| {
+                Ok(sqlx::query(
+                    "SELECT revision, payload FROM changes WHERE revision > $1 ORDER BY revision",
+                )
+                .bind(revision)
+                .fetch_all(&mut *conn)
+                .await?)
+            })
+            .await?;
         rows.iter()
             .map(|row| {
                 let revision: i64 = row.try_get(0)?;
@@ -506,102 +627,107 @@ impl Store {
         source: &str,
         batch: Batch<'_>,
     ) -> Result<Committed, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // Either statement takes the `heads` row's lock: writers and
-        // recorders are serialized, so the audit chain never forks.
-        let head = sqlx::query(if base.is_some() {
-            "UPDATE heads SET revision = revision + 1 WHERE id = 1 \
-             RETURNING revision, audit_seq, audit_hash"
-        } else {
-            "UPDATE heads SET audit_seq = audit_seq WHERE id = 1 \
-             RETURNING revision, audit_seq, audit_hash"
-        })
-        .fetch_one(&mut *tx)
-        .await?;
-        let revision: i64 = head.try_get(0)?;
-        if let Some(base) = base {
-            if revision != base + 1 {
-                tx.rollback().await?;
-                return Err(StoreError::Behind {
-                    expected: base,
-                    found: revision - 1,
-                });
+        // A 2xx is sent only after this returns Ok, which is only after the
+        // commit succeeded; on any failure the connection is closed
+        // (`Store::transaction`), so no later write runs inside a
+        // transaction that can no longer commit.
+        self.transaction(true, async |tx| {
+            // Either statement takes the `heads` row's lock: writers and
+            // recorders are serialized, so the audit chain never forks.
+            let head = sqlx::query(if base.is_some() {
+                "UPDATE heads SET revision = revision + 1 WHERE id = 1 \
+                 RETURNING revision, audit_seq, audit_hash"
+            } else {
+                "UPDATE heads SET audit_seq = audit_seq WHERE id = 1 \
+                 RETURNING revision, audit_seq, audit_hash"
+            })
+            .fetch_one(&mut **tx)
+            .await?;
+            let revision: i64 = head.try_get(0)?;
+            if let Some(base) = base {
+                if revision != base + 1 {
+                    // Rolled back: the lease closes the connection with it.
+                    return Err(StoreError::Behind {
+                        expected: base,
+                        found: revision - 1,
+                    });
+                }
             }
-        }
-        let mut seq: i64 = head.try_get(1)?;
-        let mut prev: String = head.try_get(2)?;
-        for put in batch.puts {
-            write_put(&mut tx, put).await?;
-        }
-        accounts::apply(&mut tx, batch.accounts).await?;
-        let at = now_ms();
-        if base.is_some() {
-            sqlx::query(
-                "INSERT INTO changes (revision, at, actor, payload) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(revision)
-            .bind(at)
-            .bind(actor)
-            .bind(json(&batch.puts))
-            .execute(&mut *tx)
-            .await?;
-        }
-        outbox::insert(&mut tx, batch.emails, at).await?;
-        for entry in batch.audit {
-            seq += 1;
-            let mut record = AuditRecord {
-                seq,
-                at,
-                revision,
-                actor: entry.actor.clone(),
-                action: entry.action.clone(),
-                org: entry.org.clone(),
-                target: entry.target.clone(),
-                before: entry.before.as_ref().map(json),
-                after: entry.after.as_ref().map(json),
-                source: source.to_owned(),
-                outcome: entry.outcome,
-                prev_hash: prev.clone(),
-                hash: String::new(),
-            };
-            record.hash = record.expected_hash();
-            sqlx::query(
-                "INSERT INTO audit (seq, at, revision, actor, action, org_id, target, before_json, \
-                 after_json, source, outcome, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(record.seq)
-            .bind(record.at)
-            .bind(record.revision)
-            .bind(&record.actor)
-            .bind(&record.action)
-            .bind(&record.org)
-            .bind(&record.target)
-            .bind(&record.before)
-            .bind(&record.after)
-            .bind(&record.source)
-            .bind(record.outcome.as_str())
-            .bind(&record.prev_hash)
-            .bind(&record.hash)
-            .execute(&mut *tx)
-            .await?;
-            prev = record.hash;
-        }
-        sqlx::query("UPDATE heads SET audit_seq = $1, audit_hash = $2 WHERE id = 1")
-            .bind(seq)
-            .bind(&prev)
-            .execute(&mut *tx)
-            .await?;
-        if self.backend == Backend::Postgres && base.is_some() {
-            // Delivered at commit, to every replica listening.
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(revision.to_string())
-                .execute(&mut *tx)
+            let mut seq: i64 = head.try_get(1)?;
+            let mut prev: String = head.try_get(2)?;
+            for put in batch.puts {
+                write_put(tx, put).await?;
+            }
+            accounts::apply(tx, batch.accounts).await?;
+            let at = now_ms();
+            if base.is_some() {
+                sqlx::query(
+                    "INSERT INTO changes (revision, at, actor, payload) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(revision)
+                .bind(at)
+                .bind(actor)
+                .bind(json(&batch.puts))
+                .execute(&mut **tx)
                 .await?;
-        }
-        tx.commit().await?;
-        Ok(Committed { revision })
+            }
+            outbox::insert(tx, batch.emails, at).await?;
+            for entry in batch.audit {
+                seq += 1;
+                let mut record = AuditRecord {
+                    seq,
+                    at,
+                    revision,
+                    actor: entry.actor.clone(),
+                    action: entry.action.clone(),
+                    org: entry.org.clone(),
+                    target: entry.target.clone(),
+                    before: entry.before.as_ref().map(json),
+                    after: entry.after.as_ref().map(json),
+                    source: source.to_owned(),
+                    outcome: entry.outcome,
+                    prev_hash: prev.clone(),
+                    hash: String::new(),
+                };
+                record.hash = record.expected_hash();
+                sqlx::query(
+                    "INSERT INTO audit (seq, at, revision, actor, action, org_id, target, before_json, \
+                     after_json, source, outcome, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                )
+                .bind(record.seq)
+                .bind(record.at)
+                .bind(record.revision)
+                .bind(&record.actor)
+                .bind(&record.action)
+                .bind(&record.org)
+                .bind(&record.target)
+                .bind(&record.before)
+                .bind(&record.after)
+                .bind(&record.source)
+                .bind(record.outcome.as_str())
+                .bind(&record.prev_hash)
+                .bind(&record.hash)
+                .execute(&mut **tx)
+                .await?;
+                prev = record.hash;
+            }
+            sqlx::query("UPDATE heads SET audit_seq = $1, audit_hash = $2 WHERE id = 1")
+                .bind(seq)
+                .bind(&prev)
+                .execute(&mut **tx)
+                .await?;
+            if self.backend == Backend::Postgres && base.is_some() {
+                // Delivered at commit, to every replica listening.
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(CHANNEL)
+                    .bind(revision.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(Committed { revision })
+        })
+        .await
     }
 
     /// Reads audit records: filtered, in the order asked (newest first by
@@ -631,19 +757,23 @@ impl Store {
              ORDER BY {order} LIMIT $10 OFFSET $11"
         );
         let prefix = query.action.as_ref().map(|a| format!("{a}."));
-        let rows = sqlx::query(&sql)
-            .bind(&query.org)
-            .bind(query.since)
-            .bind(query.until)
-            .bind(&query.actor)
-            .bind(&query.target)
-            .bind(query.before_seq)
-            .bind(&query.action)
-            .bind(prefix)
-            .bind(query.outcome.map(Outcome::as_str))
-            .bind(query.limit)
-            .bind(query.offset)
-            .fetch_all(&self.pool)
+        let rows = self
+            .statement(false, async |conn| {
+                Ok(sqlx::query(&sql)
+                    .bind(&query.org)
+                    .bind(query.since)
+                    .bind(query.until)
+                    .bind(&query.actor)
+                    .bind(&query.target)
+                    .bind(query.before_seq)
+                    .bind(&query.action)
+                    .bind(prefix)
+                    .bind(query.outcome.map(Outcome::as_str))
+                    .bind(query.limit)
+                    .bind(query.offset)
+                    .fetch_all(&mut *conn)
+                    .await?)
+            })
             .await?;
         rows.iter().map(audit_from_row).collect()
     }
@@ -651,17 +781,20 @@ impl Store {
     /// Recomputes the audit chain; returns the number of records and every
     /// problem found.
     pub async fn verify_audit(&self) -> Result<(i64, Vec<ChainProblem>), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let head = sqlx::query("SELECT audit_seq, audit_hash FROM heads WHERE id = 1")
-            .fetch_one(&mut *tx)
+        let (head, rows) = self
+            .transaction(false, async |tx| {
+                let head = sqlx::query("SELECT audit_seq, audit_hash FROM heads WHERE id = 1")
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let rows = sqlx::query(
+                    "SELECT seq, at, revision, actor, action, org_id, target, before_json, \
+                     after_json, source, outcome, prev_hash, hash FROM audit ORDER BY seq",
+                )
+                .fetch_all(&mut **tx)
+                .await?;
+                Ok((head, rows))
+            })
             .await?;
-        let rows = sqlx::query(
-            "SELECT seq, at, revision, actor, action, org_id, target, before_json, after_json, \
-             source, outcome, prev_hash, hash FROM audit ORDER BY seq",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
         let records = rows
             .iter()
             .map(audit_from_row)

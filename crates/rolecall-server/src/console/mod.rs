@@ -73,8 +73,9 @@ pub(crate) fn see_other(to: &str) -> Response {
 pub(crate) fn messages(error: &ServiceError) -> Vec<String> {
     match error {
         ServiceError::Invalid { fields } => fields.iter().map(|f| f.message.clone()).collect(),
-        ServiceError::Store(_) => vec!["the server failed; the error is in its log".to_owned()],
-        other => vec![other.to_string()],
+        other => vec![other
+            .storage_message()
+            .map_or_else(|| other.to_string(), str::to_owned)],
     }
 }
 

@@ -5,6 +5,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use rolecall_store::StoreError;
+
 use crate::error::{FieldError, ServiceError};
 
 /// A problem document.
@@ -26,6 +28,12 @@ pub struct Problem {
 }
 
 const BASE: &str = "https://rolecall.dev/problems/";
+
+/// When to retry after a full disk: someone has to free space first.
+const RETRY_FULL_SECS: u64 = 30;
+/// When to retry while the database is unreachable: a restart or a
+/// fail-over takes seconds.
+const RETRY_UNAVAILABLE_SECS: u64 = 2;
 
 impl ServiceError {
     /// The status, the problem type's last segment and its title.
@@ -82,7 +90,24 @@ impl ServiceError {
                 "revision-not-reached",
                 "Revision not reached yet",
             ),
-            ServiceError::Store(_) => (
+            ServiceError::Store(StoreError::Full(_)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database-full",
+                "The database is full",
+            ),
+            ServiceError::Store(StoreError::Unavailable(_)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database-unavailable",
+                "The database is unavailable",
+            ),
+            ServiceError::Store(
+                StoreError::UnsupportedUrl(_)
+                | StoreError::Sql(_)
+                | StoreError::Migrate(_)
+                | StoreError::Corrupt(_)
+                | StoreError::Conflict(_)
+                | StoreError::Behind { .. },
+            ) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "Internal error",
@@ -94,16 +119,14 @@ impl ServiceError {
 impl IntoResponse for ServiceError {
     fn into_response(self) -> Response {
         let (status, kind, title) = self.status();
-        let detail = match &self {
-            // The cause goes to the log, not to the client.
-            ServiceError::Store(cause) => {
-                tracing::error!(error = %cause, "request failed");
-                "the server failed; the error is in its log".to_owned()
-            }
-            other => other.to_string(),
+        let detail = match self.storage_message() {
+            Some(message) => message.to_owned(),
+            None => self.to_string(),
         };
         let retry_after = match &self {
             ServiceError::TooManyAttempts { retry_after, .. } => Some(*retry_after),
+            ServiceError::Store(StoreError::Full(_)) => Some(RETRY_FULL_SECS),
+            ServiceError::Store(StoreError::Unavailable(_)) => Some(RETRY_UNAVAILABLE_SECS),
             _ => None,
         };
         let errors = match self {

@@ -82,16 +82,45 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: the database answers.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "the database does not answer")))]
+/// Readiness: the database answers, and can write. After a storage failure
+/// (a full disk, an I/O error, the server gone) it says "not ready" at once,
+/// without waiting on the database, and starts a write that changes
+/// nothing in the background: the first write that commits, that one or a
+/// client's, makes it ready again. Checks keep answering from memory
+/// meanwhile.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "the database does not answer or cannot write")))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.service.store().head().await {
-        Ok(revision) => (StatusCode::OK, format!("ready at revision {revision}\n")).into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
-        }
+    let store = state.service.store();
+    if store.failing() {
+        store.recheck(READY_PROBE_TIMEOUT);
+        return not_ready("the database failed; checking it again");
     }
+    match tokio::time::timeout(READY_PROBE_TIMEOUT, store.head()).await {
+        Ok(Ok(revision)) => {
+            (StatusCode::OK, format!("ready at revision {revision}\n")).into_response()
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "not ready");
+            not_ready(e.storage_kind())
+        }
+        Err(_) => not_ready("the database did not answer in time"),
+    }
+}
+
+/// How long a readiness probe waits for the database.
+const READY_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1000);
+
+fn not_ready(why: &str) -> Response {
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("not ready: {why}\n"),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("2"),
+    );
+    response
 }
 
 /// The catalog: applications, modules, permissions, roles, reports.

@@ -59,6 +59,18 @@ pub async fn spawn_app(backend: &Backend) -> TestApp {
     serve(service, database_url, dir, operator, Some(TEST_POLL)).await
 }
 
+/// Serves the API on a fresh SQLite file at `path` (a directory the caller
+/// keeps alive, such as a small file system of the fault tests).
+pub async fn spawn_app_at(path: &std::path::Path) -> TestApp {
+    let database_url = path.to_str().unwrap().to_owned();
+    let service = open_service(&database_url).await;
+    let operator = rolecall_server::tokens::init_operator(&service, "cli")
+        .await
+        .unwrap()
+        .token;
+    serve(service, database_url, None, operator, None).await
+}
+
 async fn open_service(database_url: &str) -> Arc<Service> {
     let store = Store::open(database_url).await.unwrap();
     Service::open(store, Arc::new(Catalog::default_catalog()))

@@ -16,6 +16,7 @@ mod bad_input;
 mod bulk;
 mod checks;
 mod concurrency;
+mod faults;
 mod isolation;
 mod newcomer;
 mod replicas;
