@@ -4,6 +4,9 @@
 //! `ROLECALL_TEST_SMTP_MAILDIR`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod fake_smtp;
+mod resend;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
