@@ -31,9 +31,15 @@
 //! would need a name per replica that operators keep unique, since two
 //! processes under one name would both send.
 //!
-//! Delivery is at least once: if the database fails between the SMTP
-//! server accepting a message and [`Store::mark_sent`], it is sent again
-//! when its claim expires.
+//! # At least once, and recognisably so
+//!
+//! When the SMTP server took a message but the sender never heard so (the
+//! connection dropped before the reply, the attempt was cut off at the last
+//! moment), or the database failed before [`Store::mark_sent`], the message
+//! is sent again. Every attempt at one outbox row carries the same
+//! `Message-ID`, `<row id@domain of the From address>`, so the receiving
+//! side can recognise the second as a duplicate; in the folder it replaces
+//! the same `<row id>.eml`.
 //!
 //! Message bodies may hold temporary passwords or reset links: they are
 //! never logged and never part of an error; an SMTP password in the

@@ -43,7 +43,8 @@ impl fmt::Debug for OutgoingEmail {
 /// A message in the outbox, as stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct QueuedEmail {
-    /// Random id; also the name of the message in the folder transport.
+    /// Random id; also the name of the message in the folder transport and
+    /// the left part of its `Message-ID`, the same on every attempt.
     pub id: String,
     /// When the write that made it committed (ms since the epoch).
     pub created_at: i64,

@@ -1,5 +1,10 @@
 //! One delivery attempt: the message built from an outbox row, handed to the
 //! SMTP server or written to the folder, within [`ATTEMPT_TIMEOUT`].
+//!
+//! The message's `Message-ID` is made from the row's id and the From
+//! address's domain ([`message_id`]), so every attempt at one row sends the
+//! same message: a receiving server (or a person) can tell a resend from a
+//! new email, and the folder transport overwrites the same `<id>.eml`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
@@ -69,6 +74,13 @@ impl Transport {
     }
 }
 
+/// The `Message-ID` of the outbox row `id` sent from `from`:
+/// `<id@domain-of-from>`. The same for every attempt at the row, and unique
+/// since the row's id is random.
+fn message_id(id: &str, from: &Mailbox) -> String {
+    format!("<{id}@{}>", from.email.domain())
+}
+
 /// The RFC 5322 message for an outbox row.
 fn build_message(email: &QueuedEmail, from: &Mailbox) -> Result<Message, String> {
     let to: Mailbox = email
@@ -80,7 +92,7 @@ fn build_message(email: &QueuedEmail, from: &Mailbox) -> Result<Message, String>
         .from(from.clone())
         .to(to)
         .subject(email.subject.clone())
-        .message_id(Some(format!("<{}@rolecall>", email.id)))
+        .message_id(Some(message_id(&email.id, from)))
         .date(date)
         .header(ContentType::TEXT_PLAIN)
         .body(email.body_text.clone())
@@ -89,7 +101,7 @@ fn build_message(email: &QueuedEmail, from: &Mailbox) -> Result<Message, String>
 }
 
 /// Writes `<id>.eml` whole: to a temporary name first, then renamed, so a
-/// reader never sees half a message.
+/// reader never sees half a message, and a resend replaces the file.
 async fn write_eml(dir: &Path, id: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
     tokio::fs::create_dir_all(dir).await?;
     let path = dir.join(format!("{id}.eml"));
@@ -120,6 +132,18 @@ mod tests {
             last_error: None,
             sent_at: None,
         }
+    }
+
+    #[test]
+    fn the_message_id_is_the_rows_id_at_the_from_domain() {
+        let from: Mailbox = "Clinic Access <access@clinic.example>".parse().unwrap();
+
+        let first = build_message(&queued("mail_abc123"), &from).unwrap();
+        let again = build_message(&queued("mail_abc123"), &from).unwrap();
+
+        let id = |m: &Message| m.headers().get_raw("Message-ID").map(str::to_owned);
+        assert_eq!(id(&first).as_deref(), Some("<mail_abc123@clinic.example>"));
+        assert_eq!(id(&again), id(&first));
     }
 
     /// Answers every SMTP command correctly, each `delay` late.

@@ -260,7 +260,7 @@ async fn the_folder_transport_writes_a_parseable_message() {
     );
     assert_eq!(
         header(&text, "Message-ID"),
-        Some(format!("<{}@rolecall>", queued.id))
+        Some(format!("<{}@rolecall.invalid>", queued.id))
     );
     assert!(header(&text, "Date").is_some());
     assert!(header(&text, "Content-Type")
