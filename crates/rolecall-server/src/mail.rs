@@ -5,27 +5,61 @@
 //! them afterwards, so a change never commits without its email and an
 //! email is not lost while the SMTP server is down: a failed message is
 //! retried with exponential backoff (5 s doubling to 15 min), forever.
-//! Several replicas may run a sender on one database: each message is
-//! claimed first and only the claimant sends it. Delivery is at least once:
-//! if the database fails between the SMTP server accepting a message and
-//! [`Store::mark_sent`], it is sent again when its claim expires.
+//!
+//! # Claims: one sender at a time, and soon another if it dies
+//!
+//! Several replicas may run a sender on one database. A sender claims a
+//! message before it sends it, by moving the message's due time a lease of
+//! 30 s ahead ([`Store::claim_email`]): of senders racing for a message
+//! exactly one wins, and the others leave it alone until the lease ends.
+//! The lease is short so that a sender that dies holding messages (killed,
+//! crashed, its machine gone) delays them by half a minute and no more:
+//! when the lease ends the next sender to look (the same process restarted,
+//! or any replica, each looks every second) sends them.
+//!
+//! A short lease is safe because a live sender is always done with a
+//! message before its lease ends: one attempt is cut off after 15 s however
+//! slowly the SMTP server answers, and a batch claims messages only during
+//! its first 10 s, so every attempt ends at least 5 s before its lease.
+//! Those 5 s are the margin for recording the outcome and for the clocks of
+//! replicas, which compare leases in wall-clock time and so must agree to
+//! within a few seconds (NTP).
+//!
+//! Senders carry no identity: a restarted process is one more sender, and
+//! its predecessor's claims run out within the lease like anyone's. An
+//! identity that let it take them back at once would save at most 30 s, and
+//! would need a name per replica that operators keep unique, since two
+//! processes under one name would both send.
+//!
+//! # At least once, and recognisably so
+//!
+//! When the SMTP server took a message but the sender never heard so (the
+//! connection dropped before the reply, the attempt was cut off at the last
+//! moment), or the database failed before [`Store::mark_sent`], the message
+//! is sent again. Every attempt at one outbox row carries the same
+//! `Message-ID`, `<row id@domain of the From address>`, so the receiving
+//! side can recognise the second as a duplicate; in the folder it replaces
+//! the same `<row id>.eml`.
 //!
 //! Message bodies may hold temporary passwords or reset links: they are
 //! never logged and never part of an error; an SMTP password in the
 //! configured URL is never shown either ([`MailConfig`]'s `Display` and
 //! `Debug` redact it).
 
+mod transport;
+
 use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
-use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use rolecall_store::{now_ms, QueuedEmail, Store, StoreError};
+use rolecall_store::{now_ms, Store, StoreError};
 use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use transport::{Transport, ATTEMPT_TIMEOUT};
 
 /// The variable naming the SMTP server: `smtp://host:port` (no TLS, for
 /// loopback), `smtp://user:pass@host?tls=required` (STARTTLS) or
@@ -41,11 +75,19 @@ pub const DEFAULT_FOLDER: &str = "rolecall-mail";
 
 /// How many messages one [`deliver_due`] sends at most.
 const BATCH: i64 = 50;
-/// How long a claim keeps other senders off a message: far longer than one
-/// SMTP attempt may take ([`SMTP_TIMEOUT`]).
-const LEASE_MS: i64 = 5 * 60 * 1000;
-/// How long one SMTP command may take.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a claim keeps other senders off a message.
+const LEASE: Duration = Duration::from_secs(30);
+/// How long after its start a batch still claims messages: a message
+/// claimed later could not be done with before its lease ends.
+const CLAIM_WINDOW: Duration = Duration::from_secs(10);
+/// What a claim leaves to spare after its attempt: time to record the
+/// outcome, and for the clocks of replicas to disagree.
+const MARGIN: Duration = Duration::from_secs(5);
+const _: () = assert!(
+    CLAIM_WINDOW.as_millis() + ATTEMPT_TIMEOUT.as_millis() + MARGIN.as_millis()
+        <= LEASE.as_millis(),
+    "an attempt must end before its lease does"
+);
 /// The first retry delay; each further failure doubles it...
 const FIRST_RETRY_MS: i64 = 5_000;
 /// ...up to this.
@@ -161,75 +203,6 @@ fn from_address() -> Result<Mailbox, MailError> {
         .map_err(|e| MailError::Config(format!("{FROM_VAR} `{from}` is not an address: {e}")))
 }
 
-/// A transport built from a [`MailConfig`].
-enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Folder(PathBuf),
-}
-
-impl Transport {
-    fn new(config: &MailConfig) -> Result<Transport, MailError> {
-        Ok(match config {
-            MailConfig::Smtp { url } => {
-                // lettre's error names no part of the URL, so it may be shown.
-                let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| MailError::Config(format!("SMTP URL `{}`: {e}", redact(url))))?;
-                Transport::Smtp(builder.timeout(Some(SMTP_TIMEOUT)).build())
-            }
-            MailConfig::Folder { path } => Transport::Folder(path.clone()),
-        })
-    }
-
-    /// Delivers one message; the error is safe to store and log.
-    async fn send(&self, email: &QueuedEmail, from: &Mailbox) -> Result<(), String> {
-        let message = build_message(email, from)?;
-        match self {
-            Transport::Smtp(smtp) => smtp
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            Transport::Folder(dir) => {
-                let path = write_eml(dir, &email.id, &message.formatted())
-                    .await
-                    .map_err(|e| format!("writing to {}: {e}", dir.display()))?;
-                tracing::info!(path = %path.display(), id = %email.id, "email written to the mail folder (no SMTP server configured)");
-                Ok(())
-            }
-        }
-    }
-}
-
-/// The RFC 5322 message for an outbox row.
-fn build_message(email: &QueuedEmail, from: &Mailbox) -> Result<Message, String> {
-    let to: Mailbox = email
-        .recipient
-        .parse()
-        .map_err(|e| format!("recipient is not an address: {e}"))?;
-    let date = UNIX_EPOCH + Duration::from_millis(u64::try_from(email.created_at).unwrap_or(0));
-    Message::builder()
-        .from(from.clone())
-        .to(to)
-        .subject(email.subject.clone())
-        .message_id(Some(format!("<{}@rolecall>", email.id)))
-        .date(date)
-        .header(ContentType::TEXT_PLAIN)
-        .body(email.body_text.clone())
-        // The builder's errors are about headers, never the body.
-        .map_err(|e| format!("building the message: {e}"))
-}
-
-/// Writes `<id>.eml` whole: to a temporary name first, then renamed, so a
-/// reader never sees half a message.
-async fn write_eml(dir: &Path, id: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
-    tokio::fs::create_dir_all(dir).await?;
-    let path = dir.join(format!("{id}.eml"));
-    let partial = dir.join(format!(".{id}.eml.partial"));
-    tokio::fs::write(&partial, bytes).await?;
-    tokio::fs::rename(&partial, &path).await?;
-    Ok(path)
-}
-
 fn truncate(mut text: String) -> String {
     if let Some((cut, _)) = text.char_indices().nth(MAX_ERROR_CHARS) {
         text.truncate(cut);
@@ -240,20 +213,30 @@ fn truncate(mut text: String) -> String {
 /// Sends one batch of the mail due at `now`: claims each message, sends it,
 /// records the outcome. Returns how many were delivered. A message that
 /// fails is kept, with its attempts counted and its next try pushed back.
+///
+/// `now` is the current time (ms since the epoch; a parameter so that tests
+/// can move it). Every claim lasts until `now` plus the lease, so the batch
+/// claims messages only in its first seconds, by the monotonic clock, and
+/// leaves the rest to the next batch (see the module docs).
 pub async fn deliver_due(store: &Store, config: &MailConfig, now: i64) -> Result<usize, MailError> {
+    let started = Instant::now();
     let due = store.due_emails(now, BATCH).await?;
     if due.is_empty() {
         return Ok(0);
     }
     let from = from_address()?;
     let transport = Transport::new(config)?;
+    let lease_until = now.saturating_add(i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX));
     let mut sent = 0;
     for email in due {
-        if !store.claim_email(&email, now + LEASE_MS).await? {
+        if started.elapsed() > CLAIM_WINDOW {
+            break;
+        }
+        if !store.claim_email(&email, lease_until).await? {
             // Another sender has it.
             continue;
         }
-        match transport.send(&email, &from).await {
+        match transport.attempt(&email, &from).await {
             Ok(()) => {
                 store.mark_sent(&email.id, now).await?;
                 sent += 1;

@@ -8,6 +8,12 @@
 //! ([`Store::mark_sent`] or [`Store::mark_failed`]). Nothing is ever dropped:
 //! a failed message is retried until it is delivered.
 //!
+//! A claim is a lease: it moves the message's due time to the end of the
+//! claim, so a claim held by a sender that died simply runs out. How long a
+//! lease lasts, and why that is safe, is the sender's to say
+//! (`rolecall_server::mail`). Every time here comes from the caller, so
+//! tests can move the clock.
+//!
 //! Bodies may carry a temporary password or a reset link, so the `Debug`
 //! forms here leave them out, and no error made here contains one.
 
@@ -43,7 +49,8 @@ impl fmt::Debug for OutgoingEmail {
 /// A message in the outbox, as stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct QueuedEmail {
-    /// Random id; also the name of the message in the folder transport.
+    /// Random id; also the name of the message in the folder transport and
+    /// the left part of its `Message-ID`, the same on every attempt.
     pub id: String,
     /// When the write that made it committed (ms since the epoch).
     pub created_at: i64,

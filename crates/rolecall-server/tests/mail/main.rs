@@ -4,6 +4,9 @@
 //! `ROLECALL_TEST_SMTP_MAILDIR`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod fake_smtp;
+mod resend;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -257,7 +260,7 @@ async fn the_folder_transport_writes_a_parseable_message() {
     );
     assert_eq!(
         header(&text, "Message-ID"),
-        Some(format!("<{}@rolecall>", queued.id))
+        Some(format!("<{}@rolecall.invalid>", queued.id))
     );
     assert!(header(&text, "Date").is_some());
     assert!(header(&text, "Content-Type")
