@@ -43,6 +43,20 @@ else
   echo "using ROLECALL_TEST_SMTP_URL from the environment"
 fi
 
+step "tools for the storage fault tests (mkfs.ext4, chattr, a loop device)"
+# The fault tests put a database on a small ext4 image of their own,
+# loop-mounted, and fill it or make its files immutable. They need root;
+# elsewhere they say they were skipped, and under CI they fail.
+if ! command -v mkfs.ext4 >/dev/null 2>&1 || ! command -v chattr >/dev/null 2>&1; then
+  if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends e2fsprogs >/dev/null ||
+      { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends e2fsprogs >/dev/null; }
+  fi
+fi
+if [[ $EUID -eq 0 ]]; then
+  modprobe loop 2>/dev/null || true
+fi
+
 step "tests (cargo test)"
 cargo test --workspace --locked
 
