@@ -24,8 +24,14 @@ const STOP_TIMEOUT_MS = 10_000;
 const PORT_ATTEMPTS = 3;
 
 // Variables of the caller that would point the server elsewhere: another
-// database, a real SMTP server, another public address.
-const FOREIGN_VARIABLES = ['ROLECALL_DATABASE_URL', 'ROLECALL_SMTP_URL', 'ROLECALL_PUBLIC_URL'];
+// database or audit key, a real SMTP server, another public address.
+const FOREIGN_VARIABLES = [
+  'ROLECALL_DATABASE_URL',
+  'ROLECALL_AUDIT_KEY',
+  'ROLECALL_AUDIT_KEY_FILE',
+  'ROLECALL_SMTP_URL',
+  'ROLECALL_PUBLIC_URL',
+];
 
 // Servers still running (process group id to temporary directory), killed
 // and removed if the runner ends without stopping them: an uncaught error,

@@ -87,7 +87,9 @@ async fn start(backend: &Backend) -> Option<App> {
             (Backend::create_database(admin_url, created).await, None)
         }
     };
-    let store = Store::open(&database_url).await.unwrap();
+    let store = Store::open_with_key(&database_url, rolecall_store::AuditKey::from_bytes([7; 32]))
+        .await
+        .unwrap();
     // Cheap hashing keeps the test fast; the production parameters are
     // measured in tests/passwords.rs.
     let cheap = HashParams {

@@ -49,7 +49,12 @@ impl TestApp {
     async fn spawn() -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rolecall.db");
-        let store = Store::open(path.to_str().unwrap()).await.unwrap();
+        let store = Store::open_with_key(
+            path.to_str().unwrap(),
+            rolecall_store::AuditKey::from_bytes([7; 32]),
+        )
+        .await
+        .unwrap();
         TestApp::spawn_on(store, dir).await
     }
 
@@ -68,7 +73,12 @@ impl TestApp {
             .await
             .unwrap();
         let (base, _) = url.rsplit_once('/').unwrap();
-        let store = Store::open(&format!("{base}/{name}")).await.unwrap();
+        let store = Store::open_with_key(
+            &format!("{base}/{name}"),
+            rolecall_store::AuditKey::from_bytes([7; 32]),
+        )
+        .await
+        .unwrap();
         Some(TestApp::spawn_on(store, tempfile::tempdir().unwrap()).await)
     }
 

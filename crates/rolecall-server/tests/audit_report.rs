@@ -40,9 +40,12 @@ struct Report {
 impl Report {
     async fn new() -> Report {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path().join("rolecall.db").to_str().unwrap())
-            .await
-            .unwrap();
+        let store = Store::open_with_key(
+            dir.path().join("rolecall.db").to_str().unwrap(),
+            rolecall_store::AuditKey::from_bytes([7; 32]),
+        )
+        .await
+        .unwrap();
         let service = Service::open(store, Arc::new(Catalog::default_catalog()))
             .await
             .unwrap();

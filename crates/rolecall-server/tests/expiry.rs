@@ -39,9 +39,12 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// - `eve`, office staff and an auditor;
 /// - `nora` and `pat`, office staff.
 async fn clinic(dir: &tempfile::TempDir) -> Arc<Service> {
-    let store = Store::open(dir.path().join("rolecall.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let store = Store::open_with_key(
+        dir.path().join("rolecall.db").to_str().unwrap(),
+        rolecall_store::AuditKey::from_bytes([7; 32]),
+    )
+    .await
+    .unwrap();
     let service = Service::open(store, Arc::new(Catalog::default_catalog()))
         .await
         .unwrap();

@@ -31,9 +31,12 @@ type Person = (
 /// - `ada`, a clinic admin who already has Analytics Access;
 /// - `dee`, a company admin whose Analytics Access is denied directly.
 async fn clinic(dir: &tempfile::TempDir) -> Arc<Service> {
-    let store = Store::open(dir.path().join("rolecall.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let store = Store::open_with_key(
+        dir.path().join("rolecall.db").to_str().unwrap(),
+        rolecall_store::AuditKey::from_bytes([7; 32]),
+    )
+    .await
+    .unwrap();
     let service = Service::open(store, Arc::new(Catalog::default_catalog()))
         .await
         .unwrap();

@@ -1,16 +1,22 @@
 //! The audit log: who did what, to what, when, from where, before and after.
 //!
-//! Records are append-only and chained: each record's `hash` is the SHA-256
-//! of the previous record's hash and this record's fields, so editing or
-//! deleting a record breaks every hash after it. The chain's end is also
-//! kept in the `heads` row, written in the same transaction, so deleting the
-//! newest records is caught too.
+//! Records are append-only and chained: each record's `hash` is the
+//! HMAC-SHA256, with the audit key kept outside the database, of the
+//! previous record's hash and this record's fields, so editing, inserting,
+//! reordering or deleting a record breaks the chain, and nobody without the
+//! key can mend it. How the chains are verified is in [`crate::chain`].
+//!
+//! Databases written before keys hold unkeyed SHA-256 hashes
+//! ([`AuditRecord::legacy_hash`]); the first open with a key verifies them
+//! and seals them (see [`crate::seal`]).
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// The hash before the first record.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+use crate::chain::{Link, Seal};
+use crate::key::AuditKey;
+
+pub use crate::chain::GENESIS;
 
 /// Whether the audited event succeeded (ASTM E2147's "outcome").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -93,13 +99,13 @@ pub struct AuditRecord {
     pub source: String,
     /// Whether it succeeded.
     pub outcome: Outcome,
-    /// The previous record's hash.
+    /// The previous record's MAC.
     pub prev_hash: String,
-    /// This record's hash.
+    /// This record's MAC (HMAC-SHA256 with the audit key).
     pub hash: String,
 }
 
-/// The fields a record's hash covers, in a fixed order.
+/// The fields a record's MAC covers, in a fixed order.
 #[derive(Serialize)]
 struct Hashed<'a> {
     seq: i64,
@@ -119,118 +125,61 @@ struct Hashed<'a> {
 }
 
 impl AuditRecord {
-    /// The hash this record should have, given its fields and `prev_hash`.
-    pub fn expected_hash(&self) -> String {
-        chain_hash(
-            &self.prev_hash,
-            &Hashed {
-                seq: self.seq,
-                at: self.at,
-                revision: self.revision,
-                actor: &self.actor,
-                action: &self.action,
-                org: self.org.as_deref(),
-                target: &self.target,
-                before: self.before.as_deref(),
-                after: self.after.as_deref(),
-                source: &self.source,
-                outcome: self.outcome,
-            },
-        )
+    fn hashed(&self, seq: i64) -> Vec<u8> {
+        let fields = Hashed {
+            seq,
+            at: self.at,
+            revision: self.revision,
+            actor: &self.actor,
+            action: &self.action,
+            org: self.org.as_deref(),
+            target: &self.target,
+            before: self.before.as_deref(),
+            after: self.after.as_deref(),
+            source: &self.source,
+            outcome: self.outcome,
+        };
+        // Serializing a struct of strings and integers cannot fail.
+        serde_json::to_vec(&fields).unwrap_or_default()
+    }
+
+    /// The MAC this record has with `key` at `seq` after `prev`.
+    pub(crate) fn seal_with(&self, key: &AuditKey, prev: &str, seq: i64) -> String {
+        key.mac(&[prev.as_bytes(), b"\n", &self.hashed(seq)])
+    }
+
+    /// The unkeyed SHA-256 hash of a record written before keys, given its
+    /// fields and `prev_hash`.
+    pub fn legacy_hash(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.prev_hash.as_bytes());
+        hasher.update(b"\n");
+        hasher.update(self.hashed(self.seq));
+        format!("{:x}", hasher.finalize())
     }
 }
 
-fn chain_hash(prev: &str, fields: &Hashed<'_>) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(prev.as_bytes());
-    hasher.update(b"\n");
-    // Serializing a struct of strings and integers cannot fail.
-    hasher.update(serde_json::to_vec(fields).unwrap_or_default());
-    format!("{:x}", hasher.finalize())
-}
+impl Link for AuditRecord {
+    fn position(&self) -> i64 {
+        self.seq
+    }
 
-/// What `audit verify` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChainProblem {
-    /// A record's number is not the one after its predecessor's: records
-    /// were deleted or inserted.
-    Gap {
-        /// The number expected.
-        expected: i64,
-        /// The number found.
-        found: i64,
-    },
-    /// A record does not point at its predecessor's hash.
-    BrokenLink {
-        /// The record.
-        seq: i64,
-    },
-    /// A record's fields do not match its hash: it was edited.
-    Edited {
-        /// The record.
-        seq: i64,
-    },
-    /// The chain ends before the head the database recorded: the newest
-    /// records were deleted.
-    Truncated {
-        /// The last record the head names.
-        head_seq: i64,
-        /// The last record found.
-        last_seq: i64,
-    },
-}
+    fn prev(&self) -> &str {
+        &self.prev_hash
+    }
 
-impl std::fmt::Display for ChainProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ChainProblem::Gap { expected, found } => write!(
-                f,
-                "record {expected} is missing (the next record is {found}): records were deleted"
-            ),
-            ChainProblem::BrokenLink { seq } => write!(
-                f,
-                "record {seq} does not follow the record before it: the chain was altered"
-            ),
-            ChainProblem::Edited { seq } => {
-                write!(f, "record {seq} does not match its hash: it was edited")
+    fn mac(&self) -> &str {
+        &self.hash
+    }
+
+    fn expected_mac(&self, seal: Seal<'_>, position: i64) -> String {
+        match seal {
+            Seal::Keyed(key) => self.seal_with(key, &self.prev_hash, position),
+            Seal::Legacy => AuditRecord {
+                seq: position,
+                ..self.clone()
             }
-            ChainProblem::Truncated { head_seq, last_seq } => write!(
-                f,
-                "the log ends at record {last_seq} but record {head_seq} was written: the newest records were deleted"
-            ),
+            .legacy_hash(),
         }
     }
-}
-
-/// Verifies records in order against the head the database recorded.
-/// Returns every problem found; empty means the chain is intact.
-pub fn verify(
-    records: impl IntoIterator<Item = AuditRecord>,
-    head_seq: i64,
-    head_hash: &str,
-) -> Vec<ChainProblem> {
-    let mut problems = Vec::new();
-    let mut expected_seq = 1;
-    let mut prev = GENESIS.to_owned();
-    for record in records {
-        if record.seq != expected_seq {
-            problems.push(ChainProblem::Gap {
-                expected: expected_seq,
-                found: record.seq,
-            });
-        }
-        if record.prev_hash != prev {
-            problems.push(ChainProblem::BrokenLink { seq: record.seq });
-        }
-        if record.expected_hash() != record.hash {
-            problems.push(ChainProblem::Edited { seq: record.seq });
-        }
-        expected_seq = record.seq + 1;
-        prev = record.hash;
-    }
-    let last_seq = expected_seq - 1;
-    if last_seq < head_seq || (last_seq == head_seq && prev != head_hash && problems.is_empty()) {
-        problems.push(ChainProblem::Truncated { head_seq, last_seq });
-    }
-    problems
 }

@@ -4,6 +4,9 @@
 //! serializes writers across processes), writes the rows, appends to the
 //! change log and to the audit chain, and commits. On PostgreSQL it also
 //! notifies `rolecall_changes`, which other replicas listen on.
+//!
+//! Both logs are sealed with the audit key ([`crate::key`]): a store
+//! without one reads, but refuses every write ([`StoreError::NoAuditKey`]).
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -14,8 +17,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Connection, Row};
 
 use crate::accounts::{self, AccountWrite};
-use crate::audit::{self, AuditEntry, AuditRecord, ChainProblem, Outcome};
+use crate::audit::{AuditEntry, AuditRecord, Outcome};
+use crate::chain::ChangeRecord;
 use crate::fault::{Health, Lease};
+use crate::key::AuditKey;
 use crate::model::{
     Access, CustomRoleRow, EmployeeRow, GroupRow, Model, OrgRow, PolicyRow, Put, TokenRow,
 };
@@ -53,6 +58,25 @@ pub enum StoreError {
     /// twice); nothing was changed.
     #[error("{0}")]
     Conflict(String),
+    /// The store was opened without the audit key, so it cannot seal
+    /// what it would write.
+    #[error("no audit key is loaded: rolecall writes nothing it cannot seal")]
+    NoAuditKey,
+    /// The key given is not the one the database's logs are sealed with.
+    #[error("the audit key does not match the one this database's audit log is sealed with")]
+    WrongAuditKey,
+    /// The logs are damaged, so they are not sealed or checked further.
+    #[error("the audit log is damaged: {0}")]
+    Damaged(String),
+    /// The logs are not sealed with a key yet, and this needs them sealed.
+    #[error(
+        "the audit log is not sealed with a key yet: start `rolecall serve` (or run any \
+         command that writes) once with the audit key"
+    )]
+    NotSealed,
+    /// A database opened read-only does not exist.
+    #[error("no database at `{0}`")]
+    Missing(String),
     /// Another process committed first; reload and try again.
     #[error("the database is at revision {found}, this process at {expected}")]
     Behind {
@@ -80,6 +104,8 @@ pub struct Store {
     url: String,
     /// Whether the database failed lately, for readiness.
     health: Arc<Health>,
+    /// What every record and change is sealed with; none: read only.
+    key: Option<Arc<AuditKey>>,
 }
 
 /// How long a unit of work waits for a connection before the database
@@ -296,12 +322,30 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
-        Ok(Store {
+        Ok(Store::from_pool(pool, backend, url))
+    }
+
+    /// A store over an open pool, without a key.
+    pub(crate) fn from_pool(pool: AnyPool, backend: Backend, url: String) -> Store {
+        Store {
             pool,
             backend,
             url,
             health: Arc::default(),
-        })
+            key: None,
+        }
+    }
+
+    /// The same store, sealing with `key` (checked by
+    /// [`Store::with_audit_key`]).
+    pub(crate) fn set_key(mut self, key: AuditKey) -> Store {
+        self.key = Some(Arc::new(key));
+        self
+    }
+
+    /// The audit key, if one is loaded.
+    pub(crate) fn key(&self) -> Option<&AuditKey> {
+        self.key.as_deref()
     }
 
     /// The pool, for single autocommit statements of the mail outbox: a
@@ -566,23 +610,35 @@ impl Store {
         .await
     }
 
-    /// The changes committed after `revision`, in order.
+    /// The changes committed after `revision`, in order. With a key, each
+    /// change's MAC is checked first: a change written without the key is
+    /// refused ([`StoreError::Damaged`]), never applied.
     pub async fn changes_since(&self, revision: i64) -> Result<Vec<(i64, Vec<Put>)>, StoreError> {
         let rows = self
             .statement(false, async |conn| {
                 Ok(sqlx::query(
-                    "SELECT revision, payload FROM changes WHERE revision > $1 ORDER BY revision",
+                    "SELECT revision, at, actor, payload, prev_mac, mac FROM changes \
+                     WHERE revision > $1 ORDER BY revision",
                 )
                 .bind(revision)
                 .fetch_all(&mut *conn)
                 .await?)
             })
             .await?;
-        rows.iter()
-            .map(|row| {
-                let revision: i64 = row.try_get(0)?;
-                let payload: String = row.try_get(1)?;
-                Ok((revision, parse_json(&payload, "change payload")?))
+        let changes = rows
+            .iter()
+            .map(crate::seal::change_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(key) = self.key() {
+            crate::chain::check_changes(key, &changes)?;
+        }
+        changes
+            .into_iter()
+            .map(|change| {
+                Ok((
+                    change.revision,
+                    parse_json(&change.payload, "change payload")?,
+                ))
             })
             .collect()
     }
@@ -627,22 +683,28 @@ impl Store {
         source: &str,
         batch: Batch<'_>,
     ) -> Result<Committed, StoreError> {
+        let key = self.key().ok_or(StoreError::NoAuditKey)?;
         // A 2xx is sent only after this returns Ok, which is only after the
         // commit succeeded; on any failure the connection is closed
         // (`Store::transaction`), so no later write runs inside a
         // transaction that can no longer commit.
         self.transaction(true, async |tx| {
             // Either statement takes the `heads` row's lock: writers and
-            // recorders are serialized, so the audit chain never forks.
+            // recorders are serialized, so the chains never fork.
             let head = sqlx::query(if base.is_some() {
                 "UPDATE heads SET revision = revision + 1 WHERE id = 1 \
-                 RETURNING revision, audit_seq, audit_hash"
+                 RETURNING revision, audit_seq, audit_hash, change_mac, key_check"
             } else {
                 "UPDATE heads SET audit_seq = audit_seq WHERE id = 1 \
-                 RETURNING revision, audit_seq, audit_hash"
+                 RETURNING revision, audit_seq, audit_hash, change_mac, key_check"
             })
             .fetch_one(&mut **tx)
             .await?;
+            // The logs must be sealed with this very key (a database replaced
+            // or unsealed under a running process is refused, not extended).
+            if head.try_get::<Option<String>, _>(4)?.as_deref() != Some(key.check_value()) {
+                return Err(StoreError::WrongAuditKey);
+            }
             let revision: i64 = head.try_get(0)?;
             if let Some(base) = base {
                 if revision != base + 1 {
@@ -655,21 +717,35 @@ impl Store {
             }
             let mut seq: i64 = head.try_get(1)?;
             let mut prev: String = head.try_get(2)?;
+            let mut change_mac: String = head.try_get(3)?;
             for put in batch.puts {
                 write_put(tx, put).await?;
             }
             accounts::apply(tx, batch.accounts).await?;
             let at = now_ms();
             if base.is_some() {
+                let change = ChangeRecord {
+                    revision,
+                    at,
+                    actor: actor.to_owned(),
+                    payload: json(&batch.puts),
+                    prev_mac: None,
+                    mac: None,
+                };
+                let mac = change.seal_with(key, &change_mac, revision);
                 sqlx::query(
-                    "INSERT INTO changes (revision, at, actor, payload) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO changes (revision, at, actor, payload, prev_mac, mac) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(revision)
                 .bind(at)
                 .bind(actor)
-                .bind(json(&batch.puts))
+                .bind(&change.payload)
+                .bind(&change_mac)
+                .bind(&mac)
                 .execute(&mut **tx)
                 .await?;
+                change_mac = mac;
             }
             outbox::insert(tx, batch.emails, at).await?;
             for entry in batch.audit {
@@ -689,34 +765,18 @@ impl Store {
                     prev_hash: prev.clone(),
                     hash: String::new(),
                 };
-                record.hash = record.expected_hash();
-                sqlx::query(
-                    "INSERT INTO audit (seq, at, revision, actor, action, org_id, target, before_json, \
-                     after_json, source, outcome, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                )
-                .bind(record.seq)
-                .bind(record.at)
-                .bind(record.revision)
-                .bind(&record.actor)
-                .bind(&record.action)
-                .bind(&record.org)
-                .bind(&record.target)
-                .bind(&record.before)
-                .bind(&record.after)
-                .bind(&record.source)
-                .bind(record.outcome.as_str())
-                .bind(&record.prev_hash)
-                .bind(&record.hash)
-                .execute(&mut **tx)
-                .await?;
+                record.hash = record.seal_with(key, &record.prev_hash, seq);
+                insert_audit(tx, &record).await?;
                 prev = record.hash;
             }
-            sqlx::query("UPDATE heads SET audit_seq = $1, audit_hash = $2 WHERE id = 1")
-                .bind(seq)
-                .bind(&prev)
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "UPDATE heads SET audit_seq = $1, audit_hash = $2, change_mac = $3 WHERE id = 1",
+            )
+            .bind(seq)
+            .bind(&prev)
+            .bind(&change_mac)
+            .execute(&mut **tx)
+            .await?;
             if self.backend == Backend::Postgres && base.is_some() {
                 // Delivered at commit, to every replica listening.
                 sqlx::query("SELECT pg_notify($1, $2)")
@@ -778,32 +838,6 @@ impl Store {
         rows.iter().map(audit_from_row).collect()
     }
 
-    /// Recomputes the audit chain; returns the number of records and every
-    /// problem found.
-    pub async fn verify_audit(&self) -> Result<(i64, Vec<ChainProblem>), StoreError> {
-        let (head, rows) = self
-            .transaction(false, async |tx| {
-                let head = sqlx::query("SELECT audit_seq, audit_hash FROM heads WHERE id = 1")
-                    .fetch_one(&mut **tx)
-                    .await?;
-                let rows = sqlx::query(
-                    "SELECT seq, at, revision, actor, action, org_id, target, before_json, \
-                     after_json, source, outcome, prev_hash, hash FROM audit ORDER BY seq",
-                )
-                .fetch_all(&mut **tx)
-                .await?;
-                Ok((head, rows))
-            })
-            .await?;
-        let records = rows
-            .iter()
-            .map(audit_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let count = i64::try_from(records.len()).unwrap_or(i64::MAX);
-        let head_hash: String = head.try_get(1)?;
-        Ok((count, audit::verify(records, head.try_get(0)?, &head_hash)))
-    }
-
     /// Runs a statement directly; for tests that tamper with the log.
     #[doc(hidden)]
     pub async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
@@ -823,7 +857,7 @@ fn access_from_row(row: &AnyRow) -> Result<Access, StoreError> {
     })
 }
 
-fn audit_from_row(row: &AnyRow) -> Result<AuditRecord, StoreError> {
+pub(crate) fn audit_from_row(row: &AnyRow) -> Result<AuditRecord, StoreError> {
     Ok(AuditRecord {
         seq: row.try_get(0)?,
         at: row.try_get(1)?,
@@ -842,6 +876,31 @@ fn audit_from_row(row: &AnyRow) -> Result<AuditRecord, StoreError> {
 }
 
 pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// Appends one sealed audit record.
+pub(crate) async fn insert_audit(tx: &mut Tx<'_>, record: &AuditRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit (seq, at, revision, actor, action, org_id, target, before_json, \
+         after_json, source, outcome, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(record.seq)
+    .bind(record.at)
+    .bind(record.revision)
+    .bind(&record.actor)
+    .bind(&record.action)
+    .bind(&record.org)
+    .bind(&record.target)
+    .bind(&record.before)
+    .bind(&record.after)
+    .bind(&record.source)
+    .bind(record.outcome.as_str())
+    .bind(&record.prev_hash)
+    .bind(&record.hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 async fn write_put(tx: &mut Tx<'_>, put: &Put) -> Result<(), StoreError> {
     match put {

@@ -2,11 +2,18 @@
 //! is set, a real PostgreSQL server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use rolecall_store::{AuditEntry, AuditQuery, Batch, OrgRow, Put, Store, StoreError};
+use rolecall_store::{
+    AuditEntry, AuditKey, AuditQuery, Batch, Chain, ChainProblem, OrgRow, Problem, Put, Store,
+    StoreError,
+};
+
+fn key() -> AuditKey {
+    AuditKey::from_bytes([7; 32])
+}
 
 async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = Store::open(dir.path().join("t.db").to_str().unwrap())
+    let sqlite = Store::open_with_key(dir.path().join("t.db").to_str().unwrap(), key())
         .await
         .unwrap();
     let mut out = vec![(sqlite, Some(dir))];
@@ -22,7 +29,12 @@ async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
             .await
             .unwrap();
         let (base, _) = url.rsplit_once('/').unwrap();
-        out.push((Store::open(&format!("{base}/{name}")).await.unwrap(), None));
+        out.push((
+            Store::open_with_key(&format!("{base}/{name}"), key())
+                .await
+                .unwrap(),
+            None,
+        ));
     }
     out
 }
@@ -133,25 +145,30 @@ async fn commits_load_back_and_the_audit_chain_detects_tampering() {
             .unwrap();
         assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 2, 1]);
 
-        assert_eq!(store.verify_audit().await.unwrap(), (3, vec![]));
+        let intact = store.verify_audit().await.unwrap();
+        assert_eq!((intact.records, intact.changes), (3, 3));
+        assert_eq!(intact.problems, vec![]);
         store
             .execute_raw("UPDATE audit SET actor = 'someone' WHERE seq = 2")
             .await
             .unwrap();
-        let (_, problems) = store.verify_audit().await.unwrap();
+        let problems = store.verify_audit().await.unwrap().problems;
         assert!(
-            problems.contains(&rolecall_store::ChainProblem::Edited { seq: 2 }),
+            problems.contains(&Problem::Chain(ChainProblem::Edited {
+                chain: Chain::Audit,
+                at: 2
+            })),
             "{problems:?}"
         );
         store
             .execute_raw("DELETE FROM audit WHERE seq = 3")
             .await
             .unwrap();
-        let (_, problems) = store.verify_audit().await.unwrap();
+        let problems = store.verify_audit().await.unwrap().problems;
         assert!(
             problems
                 .iter()
-                .any(|p| matches!(p, rolecall_store::ChainProblem::Truncated { .. })),
+                .any(|p| matches!(p, Problem::Chain(ChainProblem::Truncated { .. }))),
             "{problems:?}"
         );
     }

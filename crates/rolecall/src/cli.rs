@@ -61,6 +61,11 @@ pub enum Command {
         /// Default: `http://` and the listen address.
         #[arg(long, env = "ROLECALL_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Start even when the newest audit records or changes fail
+        /// verification (logged as errors, with a loud warning). Without
+        /// it, a damaged audit log stops the start.
+        #[arg(long)]
+        allow_broken_audit: bool,
     },
     /// Ask the database's current state: may USER do PERMISSION in ORG?
     Check {
@@ -126,6 +131,17 @@ pub struct Database {
         default_value = "sqlite://rolecall.db"
     )]
     pub url: String,
+    /// The audit key file (64 hexadecimal digits), kept apart from the
+    /// database. Default: `<database file>.audit-key` beside a SQLite
+    /// database, `rolecall-audit.key` in the current directory for
+    /// PostgreSQL; created there for a new database. `ROLECALL_AUDIT_KEY`
+    /// may hold the key itself (hex) instead.
+    #[arg(
+        long = "audit-key",
+        env = "ROLECALL_AUDIT_KEY_FILE",
+        value_name = "FILE"
+    )]
+    pub audit_key: Option<PathBuf>,
 }
 
 /// `rolecall import ...`
@@ -203,12 +219,33 @@ pub enum MigrateCommand {
 /// `rolecall audit ...`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the audit log's hash chain; exit 1 if a record was edited
-    /// or deleted.
+    /// Verify the audit log and the change log with the audit key, and the
+    /// state tables against the change log; exit 1 naming every record
+    /// edited, inserted, reordered or deleted, every head moved, every
+    /// checkpoint no longer contained and every row that differs, 2 when
+    /// the database or the key cannot be read. Opens the database
+    /// read-only.
     Verify {
         /// Where the data lives.
         #[command(flatten)]
         db: Database,
+        /// A file of checkpoints (`rolecall audit checkpoint`): the
+        /// database must still hold each checkpointed head. May be given
+        /// more than once.
+        #[arg(long = "checkpoint", value_name = "FILE")]
+        checkpoints: Vec<PathBuf>,
+    },
+    /// Write the signed heads of the audit log and the change log as one
+    /// JSON line, to keep outside the database (a log shipper, another
+    /// host); `audit verify --checkpoint` then catches the newest records
+    /// deleted and the heads moved back.
+    Checkpoint {
+        /// Where the data lives.
+        #[command(flatten)]
+        db: Database,
+        /// Append the line to this file instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 

@@ -38,13 +38,24 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Catalog {
             command: CatalogCommand::Validate { file },
         } => commands::catalog::validate(&file, out, err),
-        Command::Init { db, json } => commands::init::run(&db.url, json, out, err),
+        Command::Init { db, json } => commands::init::run(&db, json, out, err),
         Command::Serve {
             db,
             listen,
             demo,
             public_url,
-        } => commands::serve::run(&db.url, &listen, demo, public_url.as_deref(), out, err),
+            allow_broken_audit,
+        } => commands::serve::run(
+            &db,
+            &commands::serve::Options {
+                listen: &listen,
+                demo,
+                public_url: public_url.as_deref(),
+                allow_broken_audit,
+            },
+            out,
+            err,
+        ),
         Command::Check {
             db,
             user,
@@ -53,7 +64,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             owner,
             json,
         } => commands::check::run(
-            &db.url,
+            &db,
             &user,
             &permission,
             &org,
@@ -64,10 +75,10 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         ),
         Command::Import {
             command: ImportCommand::Users { db, file },
-        } => commands::import::users(&db.url, &file, out, err),
+        } => commands::import::users(&db, &file, out, err),
         Command::Export {
             command: ExportCommand::Users { db, org },
-        } => commands::export::users(&db.url, org.as_deref(), out, err),
+        } => commands::export::users(&db, org.as_deref(), out, err),
         Command::Token {
             command:
                 TokenCommand::Create {
@@ -80,7 +91,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                     json,
                 },
         } => commands::token::create(
-            &db.url,
+            &db,
             commands::token::Target::from_flags(operator, org, user),
             &name,
             expires_in_days,
@@ -90,10 +101,13 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         ),
         Command::Migrate {
             command: MigrateCommand::AnalyticsAccess { db, dry_run },
-        } => commands::migrate::analytics_access(&db.url, dry_run, out, err),
+        } => commands::migrate::analytics_access(&db, dry_run, out, err),
         Command::Audit {
-            command: AuditCommand::Verify { db },
-        } => commands::audit::verify(&db.url, out, err),
+            command: AuditCommand::Verify { db, checkpoints },
+        } => commands::audit::verify(&db, &checkpoints, out, err),
+        Command::Audit {
+            command: AuditCommand::Checkpoint { db, out: file },
+        } => commands::audit::checkpoint(&db, file.as_deref(), out, err),
     };
     // A closed pipe (`rolecall catalog show | head`) is not an error worth reporting.
     result.unwrap_or(EXIT_OK)

@@ -105,7 +105,9 @@ impl Database {
 }
 
 async fn open(url: &str) -> Arc<Service> {
-    let store = Store::open(url).await.unwrap();
+    let store = Store::open_with_key(url, common::audit_key(url))
+        .await
+        .unwrap();
     Service::open(store, Arc::new(Catalog::default_catalog()))
         .await
         .unwrap()

@@ -43,7 +43,9 @@ impl Database {
     }
 
     async fn service(&self) -> Arc<Service> {
-        let store = Store::open(self.url()).await.unwrap();
+        let store = Store::open_with_key(self.url(), common::audit_key(self.url()))
+            .await
+            .unwrap();
         Service::open(store, Arc::new(Catalog::default_catalog()))
             .await
             .unwrap()
@@ -85,7 +87,7 @@ fn init_prints_the_first_operator_token_and_refuses_a_second_time() {
     // Nothing was written by the refused init: one audit record, the first token.
     assert_eq!(
         db.run(&["audit", "verify"]).out,
-        "audit log intact: 1 records\n"
+        "audit log intact: 1 records, 1 changes, state tables compared with the change log\n"
     );
 }
 
@@ -306,7 +308,7 @@ fn audit_verify_passes_and_names_an_edited_record() {
     assert!(
         tampered
             .out
-            .contains("record 1 does not match its hash: it was edited"),
+            .contains("audit record 1 does not match its MAC: it was edited"),
         "{}",
         tampered.out
     );

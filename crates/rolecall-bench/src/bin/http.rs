@@ -125,7 +125,8 @@ async fn run(args: Args) -> Result<(), Error> {
     let workload = Workload::web(size)?;
     let dir = tempfile::tempdir()?;
     let url = dir.path().join("bench.db").display().to_string();
-    let store = Store::open(&url).await?;
+    // A throwaway database: a throwaway key.
+    let store = Store::open_with_key(&url, rolecall_store::AuditKey::generate()).await?;
     let started = Instant::now();
     // Written in chunks: one change-log row per chunk keeps each payload small.
     let mut revision = 0;

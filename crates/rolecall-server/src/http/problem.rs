@@ -106,7 +106,12 @@ impl ServiceError {
                 | StoreError::Migrate(_)
                 | StoreError::Corrupt(_)
                 | StoreError::Conflict(_)
-                | StoreError::Behind { .. },
+                | StoreError::Behind { .. }
+                | StoreError::NoAuditKey
+                | StoreError::WrongAuditKey
+                | StoreError::Damaged(_)
+                | StoreError::NotSealed
+                | StoreError::Missing(_),
             ) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

@@ -11,7 +11,7 @@ use reqwest::header::IF_MATCH;
 use reqwest::Method;
 use rolecall_model::Catalog;
 use rolecall_server::Service;
-use rolecall_store::{AuditQuery, AuditRecord, Store};
+use rolecall_store::{AuditKey, AuditQuery, AuditRecord, Store};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
@@ -72,7 +72,10 @@ pub async fn spawn_app_at(path: &std::path::Path) -> TestApp {
 }
 
 async fn open_service(database_url: &str) -> Arc<Service> {
-    let store = Store::open(database_url).await.unwrap();
+    // One fixed key: replicas open the same database.
+    let store = Store::open_with_key(database_url, AuditKey::from_bytes([7; 32]))
+        .await
+        .unwrap();
     Service::open(store, Arc::new(Catalog::default_catalog()))
         .await
         .unwrap()
@@ -350,13 +353,14 @@ impl TestApp {
     /// comes from loopback (with the token a user acted through); returns
     /// the count.
     pub async fn assert_audit_intact(&self) -> usize {
-        let (count, problems) = self.service.store().verify_audit().await.unwrap();
+        let verified = self.service.store().verify_audit().await.unwrap();
         assert!(
-            problems.is_empty(),
-            "the audit chain is broken: {problems:?}"
+            verified.problems.is_empty(),
+            "the audit log is damaged: {:?}",
+            verified.problems
         );
         let records = self.audit().await;
-        assert_eq!(records.len() as i64, count);
+        assert_eq!(records.len() as i64, verified.records);
         for record in &records {
             if record.source == "cli" {
                 // The harness's initial operator token, created in-process.

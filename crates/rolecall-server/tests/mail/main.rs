@@ -42,9 +42,12 @@ fn smtp() -> Option<(MailConfig, PathBuf)> {
 
 async fn store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("t.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let store = Store::open_with_key(
+        dir.path().join("t.db").to_str().unwrap(),
+        rolecall_store::AuditKey::from_bytes([7; 32]),
+    )
+    .await
+    .unwrap();
     (store, dir)
 }
 
@@ -351,8 +354,12 @@ async fn on_postgresql_two_replicas_never_both_claim_a_message() {
         .unwrap();
     let (base, _) = admin_url.rsplit_once('/').unwrap();
     let url = format!("{base}/{name}");
-    let one = Store::open(&url).await.unwrap();
-    let two = Store::open(&url).await.unwrap();
+    let one = Store::open_with_key(&url, rolecall_store::AuditKey::from_bytes([7; 32]))
+        .await
+        .unwrap();
+    let two = Store::open_with_key(&url, rolecall_store::AuditKey::from_bytes([7; 32]))
+        .await
+        .unwrap();
     let queued = commit_with(&one, email("ed@example.test", "Hello")).await;
     let now = now_ms();
 

@@ -6,7 +6,8 @@ use std::io::{self, Write};
 use rolecall_server::ops::check::{self, CheckRequest, CheckResponse};
 use rolecall_server::Principal;
 
-use super::{block_on, open_service};
+use super::{block_on, open_service, Access};
+use crate::cli::Database;
 use crate::{EXIT_FAILED, EXIT_INVALID, EXIT_OK};
 
 /// Asks whether `user` may do `permission` in `org` (on a resource of
@@ -14,7 +15,7 @@ use crate::{EXIT_FAILED, EXIT_INVALID, EXIT_OK};
 /// or permission does not exist or the database cannot be read.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
-    url: &str,
+    db: &Database,
     user: &str,
     permission: &str,
     org: &str,
@@ -32,7 +33,7 @@ pub fn run(
         min_revision: None,
     };
     let answer = block_on(async {
-        let service = open_service(url).await?;
+        let service = open_service(db, Access::Read).await?.service;
         let live = service.live();
         check::check(&live, &Principal::Cli, &request, None).map_err(|e| e.to_string())
     })?;

@@ -6,20 +6,21 @@ use std::io::{self, Write};
 use rolecall_server::ops::import::{self, UserRecord};
 use rolecall_server::Principal;
 
-use super::{block_on, open_service};
+use super::{block_on, open_service, Access};
+use crate::cli::Database;
 use crate::{EXIT_INVALID, EXIT_OK};
 
 /// Writes every employee and user (only `org`'s when given) as CSV to
 /// `out`, header first. Exit 2 when the organization does not exist or the
 /// database cannot be read.
 pub fn users(
-    url: &str,
+    db: &Database,
     org: Option<&str>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<u8> {
     let records: Result<Vec<UserRecord>, String> = block_on(async {
-        let service = open_service(url).await?;
+        let service = open_service(db, Access::Read).await?.service;
         let live = service.live();
         import::export(&live, &Principal::Cli, org).map_err(|e| e.to_string())
     })?;

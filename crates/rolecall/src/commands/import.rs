@@ -9,7 +9,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rolecall_server::ops::import::{self, ImportReport, ImportRow, Progress};
 use rolecall_server::{FieldError, Principal, ServiceError};
 
-use super::{block_on, open_service};
+use super::{block_on, open_service, print_notes, Access};
+use crate::cli::Database;
 use crate::{EXIT_INVALID, EXIT_OK};
 
 /// The audit log's `source` of imports.
@@ -18,7 +19,12 @@ const SOURCE: &str = "cli import";
 /// Imports a users CSV file. Exit 0 when everything was imported; 2 when
 /// any row is bad (every problem is printed, and nothing is imported) or
 /// the file or database cannot be read.
-pub fn users(url: &str, file: &Path, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
+pub fn users(
+    db: &Database,
+    file: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<u8> {
     let records = match read_records(file) {
         Ok(records) => records,
         Err(problems) => return refuse(err, &problems),
@@ -57,8 +63,11 @@ pub fn users(url: &str, file: &Path, out: &mut dyn Write, err: &mut dyn Write) -
     bar.set_message("checking");
     bar.set_position(0);
     let spinner = spinner("committing");
+    let mut notes = Vec::new();
     let result: Result<Result<ImportReport, ServiceError>, String> = block_on(async {
-        let service = open_service(url).await?;
+        let opened = open_service(db, Access::Write).await?;
+        notes = opened.notes;
+        let service = opened.service;
         if !problems.is_empty() {
             // Nothing will be imported; still name what else is wrong, so
             // one round of fixes is enough.
@@ -78,6 +87,7 @@ pub fn users(url: &str, file: &Path, out: &mut dyn Write, err: &mut dyn Write) -
         };
         Ok(import::users_with_progress(&service, &Principal::Cli, SOURCE, &rows, &progress).await)
     })?;
+    print_notes(err, &notes)?;
     bar.finish_and_clear();
     spinner.finish_and_clear();
     match result {

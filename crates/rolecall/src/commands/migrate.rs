@@ -5,7 +5,8 @@ use std::io::{self, Write};
 use rolecall_server::ops::migrate::{self, MigrationChange, MigrationReport};
 use rolecall_server::Principal;
 
-use super::{block_on, open_service};
+use super::{block_on, open_service, print_notes, Access};
+use crate::cli::Database;
 use crate::{EXIT_INVALID, EXIT_OK};
 
 /// The audit log's `source` of migrations.
@@ -16,17 +17,21 @@ const SOURCE: &str = "cli migrate";
 /// changed (or, with `dry_run`, to change) and per admin skipped. Exit 2
 /// when the database cannot be read or the write is refused.
 pub fn analytics_access(
-    url: &str,
+    db: &Database,
     dry_run: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<u8> {
+    let mut notes = Vec::new();
     let report = block_on(async {
-        let service = open_service(url).await?;
+        let opened = open_service(db, Access::Write).await?;
+        notes = opened.notes;
+        let service = opened.service;
         migrate::analytics_access(&service, &Principal::Cli, SOURCE, dry_run)
             .await
             .map_err(|e| e.to_string())
     })?;
+    print_notes(err, &notes)?;
     let report = match report {
         Ok(report) => report,
         Err(message) => {

@@ -6,6 +6,7 @@ pub mod check;
 pub mod export;
 pub mod import;
 pub mod init;
+pub(crate) mod key;
 pub mod migrate;
 pub mod policy_test;
 pub mod serve;
@@ -17,7 +18,9 @@ use std::sync::Arc;
 
 use rolecall_server::service::Settings;
 use rolecall_server::Service;
-use rolecall_store::Store;
+use rolecall_store::{OnDamage, Sealing, Store, StoreError};
+
+use crate::cli::Database;
 
 use rolecall_model::{Catalog, Diagnostics};
 
@@ -37,23 +40,98 @@ pub(crate) fn block_on<F: Future>(work: F) -> std::io::Result<F::Output> {
     Ok(runtime.block_on(work))
 }
 
+/// What a command does with the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Reads only: no audit key needed.
+    Read,
+    /// Writes: with the audit key, created for a database that has none.
+    Write,
+    /// Writes, sealing an old damaged log as it is (`serve
+    /// --allow-broken-audit`).
+    WriteDespiteDamage,
+}
+
+/// A service opened for a command, and what the operator should be told
+/// about it (a key created, an old log sealed).
+pub(crate) struct Opened {
+    /// The service.
+    pub service: Arc<Service>,
+    /// Notes to print, each a paragraph.
+    pub notes: Vec<String>,
+}
+
 /// Opens (and migrates) the database and loads it into a service with the
 /// default catalog. The error names the database without its password.
-pub(crate) async fn open_service(url: &str) -> Result<Arc<Service>, String> {
-    open_service_with(url, Settings::default()).await
+pub(crate) async fn open_service(db: &Database, access: Access) -> Result<Opened, String> {
+    open_service_with(db, Settings::default(), access).await
 }
 
 /// Opens the database with chosen account settings.
 pub(crate) async fn open_service_with(
-    url: &str,
+    db: &Database,
     settings: Settings,
-) -> Result<Arc<Service>, String> {
+    access: Access,
+) -> Result<Opened, String> {
+    let url = &db.url;
     let store = Store::open(url)
         .await
         .map_err(|e| format!("cannot open the database {}: {e}", redact(url)))?;
-    Service::open_with(store, Arc::new(Catalog::default_catalog()), settings)
+    let mut notes = Vec::new();
+    let store = if access == Access::Read {
+        store
+    } else {
+        let (audit_key, created) = key::read_or_create(db, &store).await?;
+        notes.extend(created);
+        let on_damage = if access == Access::WriteDespiteDamage {
+            OnDamage::SealAnyway
+        } else {
+            OnDamage::Refuse
+        };
+        let location = key::location(db)?;
+        let (store, sealing) = store
+            .unlock(audit_key, on_damage)
+            .await
+            .map_err(|e| match e {
+                StoreError::WrongAuditKey => format!(
+                    "the audit key {location} is not the one the database {} is sealed with",
+                    redact(url)
+                ),
+                other => format!("cannot open the database {}: {other}", redact(url)),
+            })?;
+        if let Some(sealing) = sealing {
+            notes.push(sealed(&sealing));
+        }
+        store
+    };
+    let service = Service::open_with(store, Arc::new(Catalog::default_catalog()), settings)
         .await
-        .map_err(|e| format!("cannot load the database {}: {e}", redact(url)))
+        .map_err(|e| format!("cannot load the database {}: {e}", redact(url)))?;
+    Ok(Opened { service, notes })
+}
+
+/// What to say after sealing a log written before audit keys.
+fn sealed(sealing: &Sealing) -> String {
+    let mut note = format!(
+        "Sealed the audit log written before audit keys with the key: {} records and {} \
+         changes, verified first.",
+        sealing.records, sealing.changes
+    );
+    if !sealing.damage.is_empty() {
+        note.push_str(" It was damaged, and sealed as it was (--allow-broken-audit):");
+        for problem in &sealing.damage {
+            note.push_str(&format!("\n    {problem}"));
+        }
+    }
+    note
+}
+
+/// Prints notes from opening the database, each a paragraph.
+pub(crate) fn print_notes(out: &mut dyn std::io::Write, notes: &[String]) -> std::io::Result<()> {
+    for note in notes {
+        writeln!(out, "{note}\n")?;
+    }
+    Ok(())
 }
 
 /// A database URL fit to print: any password replaced by `***`.

@@ -1,9 +1,14 @@
 //! `rolecall serve`: the HTTP API, and the follower that keeps this
 //! process at the database's latest revision.
 //!
-//! A newcomer can start here: an empty database gets its first operator
-//! token, and `--demo` loads demo organizations and users and prints
-//! commands to try.
+//! A newcomer can start here: an empty database gets its audit key and
+//! its first operator token, and `--demo` loads demo organizations and
+//! users and prints commands to try.
+//!
+//! Before serving, the newest records of the audit log and the change log
+//! are verified with the key ([`rolecall_store::Store::verify_tail`]): a
+//! broken chain, a head moved back or rows past a head stop the start,
+//! named, unless `--allow-broken-audit` is given.
 
 use std::future::Future;
 use std::io::{self, IsTerminal, Write};
@@ -19,7 +24,8 @@ use rolecall_server::{http, tokens, Service, ServiceError};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-use super::{block_on, init::print_operator_token, open_service_with, redact};
+use super::{block_on, init::print_operator_token, open_service_with, print_notes, redact, Access};
+use crate::cli::Database;
 use crate::{EXIT_FAILED, EXIT_INVALID, EXIT_OK};
 
 /// Serves the API on `listener` until `shutdown` resolves, following the
@@ -67,16 +73,35 @@ pub async fn serve(
     served
 }
 
+/// How `rolecall serve` was asked to run.
+#[derive(Debug, Clone)]
+pub struct Options<'a> {
+    /// The address to listen on.
+    pub listen: &'a str,
+    /// Load (or find) the demo.
+    pub demo: bool,
+    /// Where people reach rolecall.
+    pub public_url: Option<&'a str>,
+    /// Start even when the audit log is damaged.
+    pub allow_broken_audit: bool,
+}
+
 /// Runs `rolecall serve` until Ctrl-C or SIGTERM. Exit 2 when the database
-/// cannot be opened or the address cannot be bound.
+/// cannot be opened, its audit log is damaged (unless allowed) or the
+/// address cannot be bound.
 pub fn run(
-    url: &str,
-    listen: &str,
-    demo: bool,
-    public_url: Option<&str>,
+    db: &Database,
+    options: &Options<'_>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<u8> {
+    let Options {
+        listen,
+        demo,
+        public_url,
+        allow_broken_audit,
+    } = *options;
+    let url = db.url.as_str();
     init_logging();
     let public_url = public_url
         .map(|u| u.trim_end_matches('/').to_owned())
@@ -92,10 +117,18 @@ pub fn run(
         ..Settings::default()
     };
     block_on(async {
-        let service = match open_service_with(url, settings).await {
-            Ok(service) => service,
+        let access = if allow_broken_audit {
+            Access::WriteDespiteDamage
+        } else {
+            Access::Write
+        };
+        let (service, notes) = match open_service_with(db, settings, access).await {
+            Ok(opened) => (opened.service, opened.notes),
             Err(message) => return refuse(err, &message),
         };
+        if let Err(message) = check_audit_tail(&service, url, allow_broken_audit).await {
+            return refuse(err, &message);
+        }
         // Refused before anything is written or bound.
         if demo && demo::presence(&service.live()) == Presence::OtherData {
             return refuse(
@@ -132,6 +165,7 @@ pub fn run(
              OpenAPI document: {base}/v1/openapi.json\n",
             redact(url),
         )?;
+        print_notes(out, &notes)?;
         if let Some(token) = &first_token {
             print_operator_token(out, token, &base)?;
         }
@@ -162,6 +196,40 @@ pub fn run(
             }
         }
     })?
+}
+
+/// Verifies the newest records of both chains: an error naming every
+/// problem, unless `allow_broken` (then each is logged as an error).
+async fn check_audit_tail(service: &Service, url: &str, allow_broken: bool) -> Result<(), String> {
+    let problems = service
+        .store()
+        .verify_tail()
+        .await
+        .map_err(|e| format!("cannot verify the audit log of {}: {e}", redact(url)))?;
+    if problems.is_empty() {
+        return Ok(());
+    }
+    if allow_broken {
+        for problem in &problems {
+            tracing::error!(%problem, "the audit log is damaged");
+        }
+        tracing::warn!(
+            "STARTING WITH A DAMAGED AUDIT LOG (--allow-broken-audit): what it records may have \
+             been altered; run `rolecall audit verify` and restore the database from a backup"
+        );
+        return Ok(());
+    }
+    let mut message = format!(
+        "the audit log of {} is damaged, so rolecall does not start:",
+        redact(url)
+    );
+    for problem in &problems {
+        message.push_str(&format!("\n    {problem}"));
+    }
+    message.push_str(
+        "\n`rolecall audit verify` checks the whole log; `--allow-broken-audit` starts anyway.",
+    );
+    Err(message)
 }
 
 /// Creates the first operator token of a database that has none, so a

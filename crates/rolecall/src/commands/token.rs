@@ -5,7 +5,8 @@ use std::io::{self, Write};
 use rolecall_server::tokens::{self, CreatedToken, NewToken};
 use rolecall_server::Principal;
 
-use super::{block_on, open_service};
+use super::{block_on, open_service, print_notes, Access};
+use crate::cli::Database;
 use crate::{EXIT_INVALID, EXIT_OK};
 
 /// The audit log's `source` of tokens created here.
@@ -41,7 +42,7 @@ impl Target {
 /// Creates an operator token or a user's token and prints it (text, or
 /// `{"id": ..., "token": ...}`). Exit 2 with the reason when refused.
 pub fn create(
-    url: &str,
+    db: &Database,
     target: Target,
     name: &str,
     expires_in_days: Option<u32>,
@@ -62,8 +63,11 @@ pub fn create(
         }
         _ => {}
     }
+    let mut notes = Vec::new();
     let created = block_on(async {
-        let service = open_service(url).await?;
+        let opened = open_service(db, Access::Write).await?;
+        notes = opened.notes;
+        let service = opened.service;
         let created = match target {
             Target::User { org, user } => {
                 let input = NewToken {
@@ -80,6 +84,7 @@ pub fn create(
         };
         created.map_err(|e| e.to_string())
     })?;
+    print_notes(err, &notes)?;
     match created {
         Ok(token) => {
             print_token(out, &token, json)?;

@@ -25,3 +25,15 @@ pub fn rolecall(args: &[&str]) -> Output {
         err: String::from_utf8(err).unwrap(),
     }
 }
+
+/// The audit key the commands use for the SQLite database at `database`:
+/// the file beside it, created as `rolecall init` would when missing.
+#[allow(dead_code, reason = "not every test binary opens a database itself")]
+pub fn audit_key(database: &str) -> rolecall_store::AuditKey {
+    let path = std::path::PathBuf::from(format!("{database}.audit-key"));
+    if path.exists() {
+        rolecall_store::AuditKey::read_file(&path).unwrap()
+    } else {
+        rolecall_store::AuditKey::create_file(&path).unwrap()
+    }
+}
