@@ -1,12 +1,14 @@
 //! What the tests of the real `rolecall serve` process share: starting it
 //! and reading where it serves, killing it (also when a test panics, so no
 //! server outlives its test), `rolecall init` and `rolecall audit verify`,
-//! and fresh PostgreSQL databases for the runs on PostgreSQL.
+//! fresh PostgreSQL databases for the runs on PostgreSQL, and PostgreSQL
+//! clusters of a test's own to stop and start.
 #![allow(
     dead_code,
     reason = "every test binary that includes this module uses its own part of it"
 )]
 
+pub mod cluster;
 pub mod postgres;
 
 use std::io::{BufRead, BufReader};
