@@ -361,6 +361,12 @@ impl Service {
     /// Applies every change other processes committed since this one's
     /// revision. Called by the follower and after losing a write race.
     pub async fn catch_up(&self) -> Result<i64, ServiceError> {
+        // Look first without the writer lock: a poll that waits for a
+        // connection while the database is away must not hold up writes,
+        // which are to be refused within seconds.
+        if self.store.head().await? <= self.revision() {
+            return Ok(self.revision());
+        }
         let _writing = self.writer.lock().await;
         self.catch_up_locked().await
     }

@@ -20,6 +20,23 @@ use serde_json::Value;
 /// The binary under test.
 pub const BINARY: &str = env!("CARGO_BIN_EXE_rolecall");
 
+/// The `rolecall` command for `database`, with its audit key: beside a
+/// SQLite file by default; for PostgreSQL, where there is no file to put
+/// it beside, a file of the database's own in the temporary directory,
+/// named through `ROLECALL_AUDIT_KEY_FILE` (the first command creates it).
+pub fn command(database: &str) -> Command {
+    let mut command = Command::new(BINARY);
+    command
+        .env_remove("ROLECALL_AUDIT_KEY")
+        .env_remove("ROLECALL_AUDIT_KEY_FILE");
+    if database.starts_with("postgres") {
+        let name = database.rsplit('/').next().unwrap_or("rolecall");
+        let key = std::env::temp_dir().join(format!("rolecall-test-{name}.audit-key"));
+        command.env("ROLECALL_AUDIT_KEY_FILE", key);
+    }
+    command
+}
+
 /// A running `rolecall serve`. Dropping it sends SIGKILL and reaps the
 /// process, so a failed assertion never leaves a server behind.
 pub struct Server {
@@ -39,7 +56,7 @@ impl Server {
     /// has printed its first line, which it does after binding the
     /// listener: no waiting or polling is needed.
     pub fn start(database: &str, dir: &Path) -> Server {
-        let mut child = Command::new(BINARY)
+        let mut child = command(database)
             .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
             .current_dir(dir)
             .env("RUST_LOG", "warn")
@@ -94,7 +111,7 @@ impl Drop for Server {
 
 /// `rolecall init` on `database`; returns the operator token it printed.
 pub fn init(database: &str) -> String {
-    let output = Command::new(BINARY)
+    let output = command(database)
         .args(["init", "--json", "--database", database])
         .output()
         .unwrap();
@@ -110,7 +127,7 @@ pub fn init(database: &str) -> String {
 /// `rolecall audit verify` on `database`: whether it exited 0, and what it
 /// printed.
 pub fn audit_verify(database: &str) -> (bool, String) {
-    let output = Command::new(BINARY)
+    let output = command(database)
         .args(["audit", "verify", "--database", database])
         .output()
         .unwrap();
