@@ -204,3 +204,22 @@ fn diff<V: PartialEq + Clone>(
     }
     found
 }
+
+impl crate::Store {
+    /// Replays the whole change log (each change's seal checked) and
+    /// compares the result with the state tables, as `serve` does before
+    /// it loads them: a row written by SQL rather than by rolecall is named
+    /// here instead of being served. Empty when they agree.
+    pub async fn verify_state(&self) -> Result<Vec<StateProblem>, crate::StoreError> {
+        // The tables first, at their revision, then the log up to it.
+        let (stored, revision) = self.load().await?;
+        let mut replayed = Model::default();
+        for (at, puts) in self.changes_since(0).await? {
+            if at > revision {
+                break;
+            }
+            replayed.apply_all(&puts);
+        }
+        Ok(compare(&replayed, &stored))
+    }
+}

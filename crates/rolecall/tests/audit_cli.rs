@@ -256,6 +256,42 @@ fn audit_verify_names_a_system_admin_granted_by_sql() {
 }
 
 #[test]
+fn serve_refuses_access_granted_by_sql_instead_of_serving_it() {
+    // Arrange: an organization and a user written by rolecall, then a
+    // System Admin role given to that user by SQL, behind rolecall's back.
+    let db = Database::new();
+    runtime().block_on(async {
+        let store = Store::open_with_key(db.url(), common::audit_key(db.url()))
+            .await
+            .unwrap();
+        let service = rolecall_server::Service::open(
+            store,
+            std::sync::Arc::new(rolecall_model::Catalog::default_catalog()),
+        )
+        .await
+        .unwrap();
+        rolecall_server::demo::load(&service).await.unwrap();
+        service.store().close().await;
+    });
+    db.tamper(&["UPDATE memberships SET roles = '[\"web.system_admin\"]' \
+         WHERE user_id = 'dave' AND org_id = 'acme-north'"]);
+
+    // Act
+    let refused = db.run(&["serve", "--listen", "127.0.0.1:0"]);
+
+    // Assert
+    assert_eq!(refused.code, 2, "{}", refused.out);
+    assert!(refused.out.is_empty(), "served: {}", refused.out);
+    assert!(
+        refused.err.contains(
+            "membership of `dave` in `acme-north` (table `memberships`) differs from the change log"
+        ),
+        "{}",
+        refused.err
+    );
+}
+
+#[test]
 fn serve_refuses_a_broken_chain_and_names_the_problem() {
     let db = Database::new().initialized();
     db.tamper(&[

@@ -201,11 +201,28 @@ pub fn run(
 /// Verifies the newest records of both chains: an error naming every
 /// problem, unless `allow_broken` (then each is logged as an error).
 async fn check_audit_tail(service: &Service, url: &str, allow_broken: bool) -> Result<(), String> {
-    let problems = service
+    let cannot = |e: rolecall_store::StoreError| {
+        format!("cannot verify the audit log of {}: {e}", redact(url))
+    };
+    let mut problems: Vec<String> = service
         .store()
         .verify_tail()
         .await
-        .map_err(|e| format!("cannot verify the audit log of {}: {e}", redact(url)))?;
+        .map_err(cannot)?
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    // The state tables against the change log: access granted by SQL is
+    // refused here rather than served.
+    problems.extend(
+        service
+            .store()
+            .verify_state()
+            .await
+            .map_err(cannot)?
+            .iter()
+            .map(ToString::to_string),
+    );
     if problems.is_empty() {
         return Ok(());
     }
