@@ -233,6 +233,23 @@ fn or_list(names: &[String]) -> String {
     }
 }
 
+impl Explanation {
+    /// The answer about a user id that names nobody. A caller that must not
+    /// tell whether someone exists (a user of another tenant) answers with
+    /// it too.
+    pub fn unknown_user(user: &str) -> Explanation {
+        Explanation {
+            allowed: false,
+            scope: None,
+            failed_condition: None,
+            reason: Reason::UnknownUser {
+                user: user.to_owned(),
+            },
+            sentence: format!("Denied: there is no user `{user}`."),
+        }
+    }
+}
+
 impl Snapshot {
     /// Explains [`Snapshot::check`]: same decision, with its facts.
     pub fn explain(
@@ -252,13 +269,7 @@ impl Snapshot {
             sentence: format!("Denied: {sentence}"),
         };
         let Some(u) = world.user(user) else {
-            return denied(
-                None,
-                Reason::UnknownUser {
-                    user: user.to_owned(),
-                },
-                format!("there is no user `{user}`."),
-            );
+            return Explanation::unknown_user(user);
         };
         let Some(o) = world.org(org) else {
             return denied(

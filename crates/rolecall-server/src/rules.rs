@@ -17,8 +17,14 @@
 //! - sensitive actions (granting an administrator permission, changing the
 //!   security policy, issuing tokens) from a console session want a
 //!   password given within the organization's re-authentication window;
-//! - a user manager may not reset the password of someone who holds a
-//!   permission they lack.
+//! - one rule for every action on a person ([`may_act_on`]): editing their
+//!   employee profile, their access, their status, removing them, mailing
+//!   them a password link and issuing their tokens is allowed only to
+//!   someone who holds every permission they hold (or a system admin, or an
+//!   operator), so a user manager cannot take over, demote or push out a
+//!   more privileged account;
+//! - facts about people the actor does not reach answer as if those people
+//!   did not exist ([`sees_user`]).
 
 use std::collections::BTreeSet;
 
@@ -320,11 +326,95 @@ pub fn admin_grant_reauthenticated(
     Ok(())
 }
 
+/// What an actor does to a person. Every operation on a person names
+/// one, and [`may_act_on`] decides it: a new operation cannot forget the
+/// rule without leaving this list, which the route-table test reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonAction {
+    /// Editing the employee profile of their user: the name, and the email
+    /// they sign in with and receive password links at.
+    Profile,
+    /// Changing their roles, grants, denials, types and levels.
+    Access,
+    /// Activating or disabling them.
+    Status,
+    /// Removing them from the organization.
+    Removal,
+    /// Mailing them an invitation or a password reset link.
+    PasswordMail,
+    /// Issuing or revoking an API token that acts as them.
+    Tokens,
+}
+
+impl PersonAction {
+    /// The permissions of which the actor needs one in the organization.
+    pub fn needs(self) -> &'static [&'static str] {
+        match self {
+            PersonAction::Tokens => TOKEN_ADMIN,
+            PersonAction::Profile
+            | PersonAction::Access
+            | PersonAction::Status
+            | PersonAction::Removal
+            | PersonAction::PasswordMail => USER_ADMIN,
+        }
+    }
+
+    /// Whether someone may do it to themself: nobody changes their own
+    /// access, status or membership, nor mails themself a password link
+    /// (they change their password instead).
+    fn on_self(self) -> bool {
+        matches!(self, PersonAction::Profile | PersonAction::Tokens)
+    }
+}
+
+/// The one rule for every action on a person: the actor may do `action` in
+/// `org` (one of [`PersonAction::needs`]), `person` exists, it is not the
+/// actor themself where that is refused, and the actor holds every
+/// permission `person` holds in every organization they belong to (or is
+/// a system admin there, or an operator).
+pub fn may_act_on(
+    live: &Live,
+    principal: &Principal,
+    org: &str,
+    person: &str,
+    action: PersonAction,
+) -> Result<(), ServiceError> {
+    require(live, principal, org, action.needs())?;
+    if !live.model.users.contains_key(person) || !sees_user(live, principal, person, org) {
+        return Err(ServiceError::NotFound(format!(
+            "user `{person}` in `{org}`"
+        )));
+    }
+    if !action.on_self() {
+        not_self(principal, person)?;
+    }
+    not_more_privileged(live, principal, person)
+}
+
+/// Whether the actor may learn facts about `user` (a name, a status, an
+/// explanation) while acting in `org`: operators see everyone; a user sees
+/// the people who reach `org`, and those with a membership in an
+/// organization the actor reaches. Anyone else answers as if they did not
+/// exist.
+pub fn sees_user(live: &Live, principal: &Principal, user: &str, org: &str) -> bool {
+    if principal.user().is_none() {
+        return true;
+    }
+    if live.snapshot.reaches(user, org) {
+        return true;
+    }
+    live.model.users.get(user).is_some_and(|row| {
+        row.memberships
+            .keys()
+            .any(|theirs| visible_org(live, principal, theirs).is_ok())
+    })
+}
+
 /// Fails unless the actor holds every permission `target` holds in every
 /// organization `target` belongs to (or is a system admin there, who may
-/// grant anything): a user manager may not take over a more privileged
-/// account (by resetting its password, say).
-pub fn not_more_privileged(
+/// grant anything). The refusal names a permission only where the actor
+/// reaches the organization.
+fn not_more_privileged(
     live: &Live,
     principal: &Principal,
     target: &str,
@@ -350,12 +440,17 @@ pub fn not_more_privileged(
             let covered = mine.contains(&held)
                 || (scope == rolecall_engine::Scope::Own
                     && mine.contains(&(permission, rolecall_engine::Scope::All)));
-            if !covered {
-                return Err(ServiceError::Forbidden(format!(
-                    "`{target}` holds `{permission}` in `{org}`, which you do not: only someone \
-                     who holds everything they hold may do this"
-                )));
+            if covered {
+                continue;
             }
+            let what = if visible_org(live, principal, org).is_ok() {
+                format!("`{target}` holds `{permission}` in `{org}`, which you do not")
+            } else {
+                format!("`{target}` holds access you do not hold")
+            };
+            return Err(ServiceError::Forbidden(format!(
+                "{what}: only someone who holds everything they hold may do this"
+            )));
         }
     }
     Ok(())

@@ -197,6 +197,14 @@ pub enum AccountWrite {
     },
     /// Store a new reset token.
     ResetToken(ResetTokenRow),
+    /// Void every unused reset link of a user (their email changed: links
+    /// sent to the old address must not work).
+    EndResetTokens {
+        /// The user.
+        user: String,
+        /// When.
+        at: i64,
+    },
     /// Mark a reset token used; the transaction fails with
     /// [`StoreError::Conflict`] if it was used already (two tabs racing).
     UseResetToken {
@@ -418,6 +426,15 @@ pub(crate) async fn apply(tx: &mut Tx<'_>, writes: &[AccountWrite]) -> Result<()
                 .bind(r.created_at)
                 .bind(r.expires_at)
                 .bind(r.used_at)
+                .execute(&mut **tx)
+                .await?;
+            }
+            AccountWrite::EndResetTokens { user, at } => {
+                sqlx::query(
+                    "UPDATE reset_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",
+                )
+                .bind(*at)
+                .bind(user)
                 .execute(&mut **tx)
                 .await?;
             }

@@ -27,7 +27,7 @@ use super::{random_hex, SecurityPolicy};
 use crate::error::{FieldError, ServiceError};
 use crate::passwords::{temporary_password, Password, PolicyContext};
 use crate::principal::{Principal, Via};
-use crate::rules;
+use crate::rules::{self, PersonAction};
 use crate::service::{Change, Service};
 use crate::tokens::hash_secret;
 
@@ -361,7 +361,7 @@ pub async fn send_invitation(
 ) -> Result<(), ServiceError> {
     let row = {
         let live = service.live();
-        rules::require(&live, principal, org, rules::USER_ADMIN)?;
+        rules::may_act_on(&live, principal, org, user, PersonAction::PasswordMail)?;
         let row = crate::ops::people::find_user(&live, principal, org, user)?.clone();
         if row.status != Status::Invited {
             return Err(ServiceError::Conflict(format!(
@@ -369,8 +369,6 @@ pub async fn send_invitation(
                 row.status.as_str()
             )));
         }
-        rules::not_self(principal, user)?;
-        rules::not_more_privileged(&live, principal, user)?;
         row
     };
     let previous = service.store().credential(user).await?;
@@ -526,19 +524,18 @@ pub async fn admin_reset(
 ) -> Result<ResetRequested, ServiceError> {
     let row = {
         let live = service.live();
-        rules::require(&live, principal, org, rules::USER_ADMIN)?;
-        let row = crate::ops::people::find_user(&live, principal, org, user)?.clone();
         if principal.user() == Some(user) {
             return Err(ServiceError::Forbidden(
                 "change your own password with POST /v1/account/password".to_owned(),
             ));
         }
+        rules::may_act_on(&live, principal, org, user, PersonAction::PasswordMail)?;
+        let row = crate::ops::people::find_user(&live, principal, org, user)?.clone();
         if row.status == Status::Disabled {
             return Err(ServiceError::Conflict(format!(
                 "`{user}` is disabled: activate the account first"
             )));
         }
-        rules::not_more_privileged(&live, principal, user)?;
         row
     };
     issue_reset(

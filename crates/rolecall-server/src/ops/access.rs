@@ -13,7 +13,7 @@ use super::people::{
 use super::{access_of, etag_of, validate_membership, Updated};
 use crate::error::ServiceError;
 use crate::principal::Principal;
-use crate::rules;
+use crate::rules::{self, PersonAction};
 use crate::service::{Change, Live, Service};
 
 /// The ETag of a user as read in `org`.
@@ -37,8 +37,10 @@ fn plan_one(
     input: &AccessInput,
     prefix: &str,
 ) -> Result<(Put, AuditEntry), ServiceError> {
-    rules::not_self(principal, user)?;
     let row = find_user(live, principal, org, user)?;
+    // Taking away is judged like giving: only someone who holds all the
+    // user holds may change their access at all.
+    rules::may_act_on(live, principal, org, user, PersonAction::Access)?;
     let before = row.memberships.get(org).cloned().unwrap_or_default();
     let spec = input.merged_into(&before, org);
     check_partner_access(principal, Some(&before), &spec)?;

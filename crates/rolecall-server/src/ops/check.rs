@@ -131,9 +131,14 @@ pub fn check(
     }
     let owner = request.owner.as_deref();
     if request.explain {
-        let explanation =
+        // An explanation names the user and their status: about someone the
+        // actor does not reach, it reads as about nobody.
+        let explanation = if rules::sees_user(live, principal, &request.user, &request.org) {
             live.snapshot
-                .explain(&request.user, &request.permission, &request.org, owner);
+                .explain(&request.user, &request.permission, &request.org, owner)
+        } else {
+            rolecall_engine::Explanation::unknown_user(&request.user)
+        };
         return Ok(CheckResponse {
             allowed: explanation.allowed,
             scope: explanation.scope,
@@ -203,7 +208,7 @@ pub fn permissions_of(
     if principal.user() != Some(user) {
         rules::require(live, principal, org, rules::USER_ADMIN)?;
     }
-    if !live.model.users.contains_key(user) {
+    if !live.model.users.contains_key(user) || !rules::sees_user(live, principal, user, org) {
         return Err(ServiceError::NotFound(format!("user `{user}`")));
     }
     Ok(live

@@ -16,7 +16,7 @@ use crate::accounts::credentials::Temporary;
 use crate::accounts::{signin, SecurityPolicy};
 use crate::error::{FieldError, ServiceError};
 use crate::principal::Principal;
-use crate::rules;
+use crate::rules::{self, PersonAction};
 use crate::service::{Change, Live, Service};
 
 /// `POST /v1/orgs/{org}/employees`
@@ -202,16 +202,19 @@ pub async fn update_employee(
             if let Some(v) = &email {
                 row.email.clone_from(v);
             }
-            let own_user = live.model.user_of_employee.get(employee);
-            if let Some(other) =
-                signin::user_by_email(&live.model, &row.email).filter(|u| Some(&u.id) != own_user)
-            {
-                return Err(ServiceError::Conflict(format!(
-                    "user `{}` already signs in with `{}`: each user needs an email of their own",
-                    other.id, row.email
-                )));
+            let own_user = live.model.user_of_employee.get(employee).cloned();
+            if let Some(user) = &own_user {
+                // The profile owns the email that the user signs in with
+                // and receives reset links at: changing it is an action on
+                // the user.
+                rules::may_act_on(live, principal, org, user, PersonAction::Profile)?;
             }
-            let audit = vec![AuditEntry {
+            if signin::user_by_email(&live.model, &row.email)
+                .is_some_and(|u| Some(&u.id) != own_user.as_ref())
+            {
+                return Err(email_taken(&row.email));
+            }
+            let mut audit = vec![AuditEntry {
                 action: "employee.update".to_owned(),
                 org: Some(org.to_owned()),
                 target: format!("employee:{employee}"),
@@ -219,10 +222,72 @@ pub async fn update_employee(
                 after: Some(serde_json::json!(employee_view(live, &row))),
                 ..Default::default()
             }];
-            Ok(Change::new(vec![Put::Employee(row)], audit, ()))
+            let mut change = Change::new(vec![Put::Employee(row.clone())], Vec::new(), ());
+            let email_changed = !before.email.eq_ignore_ascii_case(&row.email);
+            if let (Some(user), true) = (own_user, email_changed) {
+                // Whoever holds the old address learns of the change, and
+                // nothing sent there before (a session, a reset link) keeps
+                // working.
+                let now = now_ms();
+                audit.push(AuditEntry {
+                    action: "user.email.change".to_owned(),
+                    org: Some(org.to_owned()),
+                    target: format!("user:{user}"),
+                    before: Some(serde_json::json!({ "email": before.email })),
+                    after: Some(serde_json::json!({ "email": row.email })),
+                    ..Default::default()
+                });
+                change = change
+                    .email(email_change_notice(live, principal, org, before, &row))
+                    .account(AccountWrite::EndSessions {
+                        user: user.clone(),
+                        at: now,
+                        reason: "email_changed".to_owned(),
+                    })
+                    .account(AccountWrite::EndResetTokens { user, at: now });
+            }
+            change.audit = audit;
+            Ok(change)
         })
         .await?;
     Ok(super::Updated { revision })
+}
+
+/// The refusal of an email someone already signs in with. It names
+/// neither the user nor where they are, and reads the same whether or not
+/// the actor reaches them.
+pub fn email_taken(email: &str) -> ServiceError {
+    ServiceError::Conflict(format!(
+        "`{email}` is already used to sign in: each user needs an email of their own"
+    ))
+}
+
+/// The message to an employee's old address when their sign-in email
+/// changes: what changed, by whom, and what to do if it was unexpected. It
+/// holds no link to act on.
+fn email_change_notice(
+    live: &Live,
+    principal: &Principal,
+    org: &str,
+    before: &EmployeeRow,
+    after: &EmployeeRow,
+) -> rolecall_store::OutgoingEmail {
+    let by = principal
+        .user()
+        .and_then(|u| live.model.users.get(u))
+        .map_or_else(|| "an operator".to_owned(), |row| live.model.user_name(row));
+    let clinic = live.model.orgs.get(org).map_or(org, |o| o.name.as_str());
+    rolecall_store::OutgoingEmail {
+        to: before.email.clone(),
+        subject: "Your sign-in email was changed".to_owned(),
+        body_text: format!(
+            "Hello {} {},\n\n\
+             The email you sign in to {clinic} with was changed from {} to {} by {by}. \
+             Password links now go to the new address, and you were signed out.\n\n\
+             If you did not expect this, tell your clinic's administrator at once.\n",
+            before.first_name, before.last_name, before.email, after.email
+        ),
+    }
 }
 
 /// Lists an organization's employees.
@@ -633,12 +698,8 @@ pub async fn create_user(
             }];
             let principal = principal.clone();
             let org = org.to_owned();
-            if let Some(other) = signin::user_by_email(&live.model, &employee.email) {
-                return Err(ServiceError::Conflict(format!(
-                    "user `{}` already signs in with `{}`: each user needs an email of their own \
-                     (change it on the employee profile)",
-                    other.id, employee.email
-                )));
+            if signin::user_by_email(&live.model, &employee.email).is_some() {
+                return Err(email_taken(&employee.email));
             }
             let email = temporary.email(
                 service,
@@ -765,11 +826,10 @@ pub async fn set_status(
             "a user cannot be made `invited` again; use `active` or `disabled`",
         ));
     }
-    rules::not_self(principal, user)?;
     let (revision, ()) = service
         .write(principal, source, |live| {
-            rules::require(live, principal, org, rules::USER_ADMIN)?;
             let before = find_user(live, principal, org, user)?;
+            rules::may_act_on(live, principal, org, user, PersonAction::Status)?;
             let mut row = before.clone();
             row.status = input.status;
             let audit = vec![AuditEntry {
@@ -827,11 +887,10 @@ pub async fn remove_membership(
     org: &str,
     user: &str,
 ) -> Result<super::Updated, ServiceError> {
-    rules::not_self(principal, user)?;
     let (revision, ()) = service
         .write(principal, source, |live| {
-            rules::require(live, principal, org, rules::USER_ADMIN)?;
             let before = find_user(live, principal, org, user)?;
+            rules::may_act_on(live, principal, org, user, PersonAction::Removal)?;
             let mut row = before.clone();
             let removed = row.memberships.remove(org).unwrap_or_default();
             let last = row.memberships.is_empty();

@@ -267,7 +267,12 @@ async fn partner_links_and_partner_access_are_for_operators_and_analytics_roles_
     app.active_user(
         "acme",
         "ana",
-        json!({ "grants": ["emr.analytics_access", "emr.clinic_admin", "emr.edit_users"] }),
+        // Office Staff too: only someone who holds all that `staff` holds
+        // may change their access.
+        json!({
+            "roles": ["web.office_staff"],
+            "grants": ["emr.analytics_access", "emr.clinic_admin", "emr.edit_users"],
+        }),
     )
     .await;
     let boss = app.user_token("acme", "boss").await;

@@ -9,6 +9,8 @@ use crate::helpers::{spawn_app, Backend, TestApp};
 on_every_backend!(
     another_organizations_things_are_not_found,
     a_partner_reaches_managed_organizations_only_with_partner_access,
+    another_companys_people_are_explained_and_listed_as_if_they_did_not_exist,
+    a_taken_email_is_refused_without_naming_whose_or_where,
 );
 
 /// Every request a token could make about `org` and its user `user`.
@@ -220,4 +222,96 @@ async fn a_partner_reaches_managed_organizations_only_with_partner_access(backen
     assert_eq!(ron_in_acme["allowed"], false);
     assert_eq!(ron_in_acme["reason"]["kind"], "not_member");
     app.assert_audit_intact().await;
+}
+
+async fn another_companys_people_are_explained_and_listed_as_if_they_did_not_exist(
+    backend: Backend,
+) {
+    // Arrange: beta has an active and a disabled user.
+    let app = spawn_app(&backend).await;
+    two_clinics(&app).await;
+    app.active_user("beta", "gone", json!({ "roles": ["web.biller"] }))
+        .await;
+    app.put_json(
+        &app.operator,
+        "/v1/orgs/beta/users/gone/status",
+        &json!({ "status": "disabled" }),
+    )
+    .await
+    .expect(200);
+    let boss = app.user_token("acme", "boss").await;
+
+    for theirs in ["bob", "gone"] {
+        // Act: acme's admin asks about beta's user, and about nobody.
+        let explained = app.check(&boss, "acme", theirs, "web.messages", true).await;
+        let ghost = app
+            .check(&boss, "acme", "ghost", "web.messages", true)
+            .await;
+        let listed = app
+            .get(&boss, &format!("/v1/orgs/acme/users/{theirs}/permissions"))
+            .await;
+        let ghost_listed = app
+            .get(&boss, "/v1/orgs/acme/users/ghost/permissions")
+            .await;
+
+        // Assert: the same answers, with the id swapped.
+        assert_eq!(
+            explained.to_string().replace(theirs, "ghost"),
+            ghost.to_string(),
+            "the explanation tells `{theirs}` of beta from nobody"
+        );
+        assert!(!explained.to_string().contains("Tester"), "{explained}");
+        assert_eq!(listed.status, ghost_listed.status);
+        assert_eq!(listed.text.replace(theirs, "ghost"), ghost_listed.text);
+    }
+    // The operator, who reaches everyone, still gets the facts.
+    let operator = app
+        .check(&app.operator, "acme", "bob", "web.messages", true)
+        .await;
+    assert!(
+        operator.to_string().contains("bob Tester is not a member"),
+        "{operator}"
+    );
+}
+
+async fn a_taken_email_is_refused_without_naming_whose_or_where(backend: Backend) {
+    // Arrange: acme has a second user; beta's bob signs in with
+    // bob@beta.test.
+    let app = spawn_app(&backend).await;
+    two_clinics(&app).await;
+    app.active_user("acme", "ann", json!({ "roles": [] })).await;
+    app.create_employee("acme", "newbie").await;
+    let boss = app.user_token("acme", "boss").await;
+
+    // Act: ann's email set to beta's bob's, and to acme's boss's.
+    let theirs = app
+        .put_json(
+            &boss,
+            "/v1/orgs/acme/employees/ann",
+            &json!({ "email": "bob@beta.test" }),
+        )
+        .await;
+    let ours = app
+        .put_json(
+            &boss,
+            "/v1/orgs/acme/employees/ann",
+            &json!({ "email": "boss@acme.test" }),
+        )
+        .await;
+
+    // Assert: one answer, naming no user.
+    let theirs = theirs.problem(409);
+    let ours = ours.problem(409);
+    let detail = |reply: &crate::reply::Reply, email: &str| {
+        reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .replace(email, "EMAIL")
+    };
+    assert_eq!(
+        detail(&theirs, "bob@beta.test"),
+        detail(&ours, "boss@acme.test")
+    );
+    assert!(!theirs.text.contains("`bob`"), "{}", theirs.text);
+    assert!(!ours.text.contains("`boss`"), "{}", ours.text);
 }

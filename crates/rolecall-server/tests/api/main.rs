@@ -19,6 +19,7 @@ mod concurrency;
 mod faults;
 mod isolation;
 mod newcomer;
+mod person_rule;
 mod replicas;
 mod surface;
 mod users;

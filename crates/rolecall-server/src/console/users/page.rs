@@ -25,7 +25,7 @@ use crate::http::AppState;
 use crate::ops::people::UserView;
 use crate::ops::{access, people, roles};
 use crate::principal::Principal;
-use crate::rules;
+use crate::rules::{self, PersonAction};
 use crate::service::Live;
 
 mod forms;
@@ -58,8 +58,9 @@ pub struct UserQuery {
 
 /// What the viewer may do on the page.
 struct Allowed {
-    /// Manage this user's access and account (a user manager, not the
-    /// user themself).
+    /// Manage this user's access and account: the one rule for actions
+    /// on a person allows it (a user manager who holds everything the user
+    /// holds, not the user themself).
     manage: bool,
     /// Change Analytics roles and reports too.
     analytics: bool,
@@ -69,12 +70,12 @@ struct Allowed {
 }
 
 fn allowed(live: &Live, principal: &Principal, org: &str, user: &str) -> Allowed {
-    let manage = rules::require(live, principal, org, rules::USER_ADMIN).is_ok()
-        && rules::not_self(principal, user).is_ok();
+    let may = |action| rules::may_act_on(live, principal, org, user, action).is_ok();
+    let manage = may(PersonAction::Access);
     Allowed {
         manage,
         analytics: manage && rules::require(live, principal, org, rules::ANALYTICS_ADMIN).is_ok(),
-        mail: manage && rules::not_more_privileged(live, principal, user).is_ok(),
+        mail: may(PersonAction::PasswordMail),
     }
 }
 
