@@ -7,12 +7,14 @@
 
 #[macro_use]
 mod backend;
+mod document;
 mod helpers;
 mod reply;
 
 mod admin_rules;
 mod audit;
 mod bad_input;
+mod bodies;
 mod bulk;
 mod checks;
 mod concurrency;
