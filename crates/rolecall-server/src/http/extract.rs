@@ -56,7 +56,13 @@ where
             })?
             .trim();
         let live = state.service.live();
-        tokens::authenticate(&live, token).map(Auth)
+        // A token was given and refused: the challenge says `invalid_token`.
+        tokens::authenticate(&live, token)
+            .map(Auth)
+            .map_err(|error| match error {
+                ServiceError::Unauthenticated(why) => ServiceError::InvalidToken(why),
+                other => other,
+            })
     }
 }
 

@@ -16,6 +16,7 @@ mod audit;
 mod bad_input;
 mod bodies;
 mod bulk;
+mod challenges;
 mod checks;
 mod concurrency;
 mod faults;
