@@ -124,7 +124,7 @@ fn not_ready(why: &str) -> Response {
 }
 
 /// The catalog: applications, modules, permissions, roles, reports.
-#[utoipa::path(get, path = "/v1/catalog", responses((status = 200, description = "the catalog")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/catalog", responses((status = 200, description = "the catalog", body = rolecall_model::catalog::view::CatalogView)), security(("bearer" = [])))]
 pub async fn catalog(State(state): State<AppState>, Auth(_): Auth) -> Response {
     Json(state.service.catalog().view()).into_response()
 }
