@@ -11,7 +11,10 @@ use serde_json::json;
 use crate::document::{operations, sample_world, Operation};
 use crate::helpers::{spawn_app, Backend, Reply, TestApp};
 
-on_every_backend!(every_401_carries_a_bearer_challenge);
+on_every_backend!(
+    every_401_carries_a_bearer_challenge,
+    the_document_lists_the_401_of_every_operation_that_needs_credentials,
+);
 
 const CHALLENGE: &str = "Bearer realm=\"rolecall\"";
 const INVALID_TOKEN: &str = "Bearer realm=\"rolecall\", error=\"invalid_token\"";
@@ -150,4 +153,45 @@ async fn every_401_carries_a_bearer_challenge(backend: Backend) {
         failures.len(),
         failures.join("\n")
     );
+}
+
+async fn the_document_lists_the_401_of_every_operation_that_needs_credentials(backend: Backend) {
+    // Arrange
+    let app = spawn_app(&backend).await;
+
+    // Act
+    let (_, operations) = operations(&app).await;
+
+    // Assert: a problem+json 401 with its header, where credentials are
+    // needed; every 4xx and 5xx of the document is a problem.
+    let mut failures = Vec::new();
+    for operation in &operations {
+        let responses = operation.spec["responses"].as_object().unwrap();
+        let needs_credentials = !PUBLIC.contains(&operation.name().as_str());
+        let unauthorized = &operation.spec["responses"]["401"];
+        if needs_credentials
+            && (!unauthorized["content"]["application/problem+json"].is_object()
+                || !unauthorized["headers"]["WWW-Authenticate"].is_object())
+        {
+            failures.push(format!(
+                "{}: no 401 with WWW-Authenticate",
+                operation.name()
+            ));
+        }
+        for (status, response) in responses {
+            let problem = status.starts_with('4') || status.starts_with('5');
+            if problem
+                && operation.template.starts_with("/v1/")
+                && response["content"]
+                    .as_object()
+                    .is_none_or(|c| c.keys().any(|k| k != "application/problem+json"))
+            {
+                failures.push(format!(
+                    "{}: {status} is not only problem+json",
+                    operation.name()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
