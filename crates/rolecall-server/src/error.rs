@@ -28,6 +28,10 @@ pub enum ServiceError {
     /// No credentials, or credentials that do not work.
     #[error("authentication required: {0}")]
     Unauthenticated(String),
+    /// A bearer token was given and does not work (unknown, revoked,
+    /// expired, or its user lost their access): RFC 6750's `invalid_token`.
+    #[error("authentication required: {0}")]
+    InvalidToken(String),
     /// A sensitive action, and the user gave their password too long ago:
     /// they must give it again (`POST /v1/session/reauthenticate`).
     #[error("this action needs your password again: your last sign-in was more than {minutes} minutes ago")]

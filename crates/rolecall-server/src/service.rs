@@ -216,11 +216,22 @@ impl Service {
     }
 
     /// Waits until this process has applied `revision`, for at most
-    /// [`MAX_REVISION_WAIT`].
+    /// [`MAX_REVISION_WAIT`]. A revision the database has not committed
+    /// was never given to anyone: it is refused at once (422 naming
+    /// `min_revision`) instead of waited for.
     pub async fn wait_for(&self, revision: Option<i64>) -> Result<(), ServiceError> {
         let Some(wanted) = revision else {
             return Ok(());
         };
+        if wanted > self.revision() {
+            let head = self.store.head().await?;
+            if wanted > head {
+                return Err(ServiceError::invalid(
+                    "min_revision",
+                    format!("revision {wanted} does not exist: the newest is {head}"),
+                ));
+            }
+        }
         let mut rx = self.revision.subscribe();
         let reached = tokio::time::timeout(MAX_REVISION_WAIT, rx.wait_for(|r| *r >= wanted)).await;
         match reached {

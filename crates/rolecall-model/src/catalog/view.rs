@@ -7,6 +7,7 @@ use crate::Grant;
 
 /// The whole catalog, ids instead of indices.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Catalog))]
 pub struct CatalogView<'a> {
     /// Applications, each with its modules and their permissions.
     pub applications: Vec<ApplicationView<'a>>,
@@ -26,6 +27,7 @@ pub struct CatalogView<'a> {
 
 /// An application and its modules.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CatalogApplication))]
 pub struct ApplicationView<'a> {
     /// Id.
     pub id: &'a str,
@@ -39,6 +41,7 @@ pub struct ApplicationView<'a> {
 
 /// A module and its permissions.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CatalogModule))]
 pub struct ModuleView<'a> {
     /// Id.
     pub id: &'a str,
@@ -52,6 +55,7 @@ pub struct ModuleView<'a> {
 
 /// A permission.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CatalogPermission))]
 pub struct PermissionView<'a> {
     /// Id.
     pub id: &'a str,
@@ -72,6 +76,7 @@ pub struct PermissionView<'a> {
 
 /// A subscription id.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CatalogSubscription))]
 pub struct SubscriptionView<'a> {
     /// Id.
     pub id: &'a str,
@@ -83,6 +88,7 @@ pub struct SubscriptionView<'a> {
 
 /// A role.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CatalogRole))]
 pub struct RoleView<'a> {
     /// Id.
     pub id: &'a str,
@@ -96,6 +102,7 @@ pub struct RoleView<'a> {
 
 /// Derivation rules of one application.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CatalogDefaultRoles))]
 pub struct DefaultRolesView<'a> {
     /// The application.
     pub application: &'a str,
@@ -105,6 +112,7 @@ pub struct DefaultRolesView<'a> {
 
 /// One derivation rule.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CatalogDefaultRule))]
 pub struct DefaultRuleView<'a> {
     /// The role given.
     pub role: &'a str,
@@ -116,6 +124,7 @@ pub struct DefaultRuleView<'a> {
 
 /// A user type.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CatalogUserType))]
 pub struct UserTypeView<'a> {
     /// Id.
     pub id: &'a str,
@@ -135,6 +144,7 @@ pub struct UserTypeView<'a> {
 
 /// An access level.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CatalogAccessLevel))]
 pub struct AccessLevelView<'a> {
     /// Id.
     pub id: &'a str,
@@ -150,6 +160,7 @@ pub struct AccessLevelView<'a> {
 
 /// An access type.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CatalogAccessType))]
 pub struct AccessTypeView<'a> {
     /// Id.
     pub id: &'a str,

@@ -38,6 +38,7 @@ impl std::fmt::Debug for Enrolment {
 pub struct CodeInput {
     /// The 6-digit code from the authenticator app.
     #[serde(default)]
+    #[schema(format = Password)]
     pub code: Option<String>,
     /// Or, at sign-in, one of the recovery codes (each works once).
     #[serde(default)]

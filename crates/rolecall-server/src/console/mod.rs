@@ -80,7 +80,15 @@ pub(crate) fn messages(error: &ServiceError) -> Vec<String> {
 }
 
 pub(crate) fn html_page(status: StatusCode, markup: Markup) -> Response {
-    (status, markup).into_response()
+    let mut response = (status, markup).into_response();
+    // Every 401 names a scheme (RFC 9110 §11.6.1), the console's too.
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(crate::http::problem::CHALLENGE),
+        );
+    }
+    response
 }
 
 /// The session of the request, in any stage, or a redirect to sign in.

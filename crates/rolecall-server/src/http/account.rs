@@ -70,7 +70,9 @@ pub async fn sign_in(
 /// The second step of signing in when a second factor is enrolled: the
 /// app's 6-digit `code`, or one `recovery_code`.
 #[utoipa::path(post, path = "/v1/sign-in/mfa", tag = "sign-in", request_body = CodeInput,
-    responses((status = 200, body = SessionView), (status = 422, body = super::problem::Problem)))]
+    responses((status = 200, body = SessionView), (status = 409, body = super::problem::Problem),
+              (status = 422, body = super::problem::Problem), (status = 429, body = super::problem::Problem)),
+    security(("session" = [])))]
 pub async fn sign_in_mfa(
     State(state): State<AppState>,
     SessionAuth(session): SessionAuth,
@@ -84,7 +86,8 @@ pub async fn sign_in_mfa(
 
 /// The current session
 #[utoipa::path(get, path = "/v1/session", tag = "sign-in",
-    responses((status = 200, body = SessionView), (status = 401, body = super::problem::Problem)))]
+    responses((status = 200, body = SessionView), (status = 401, body = super::problem::Problem)),
+    security(("session" = [])))]
 pub async fn session(
     State(state): State<AppState>,
     SessionAuth(session): SessionAuth,
@@ -94,7 +97,8 @@ pub async fn session(
 
 /// Sign out
 #[utoipa::path(post, path = "/v1/sign-out", tag = "sign-in",
-    responses((status = 204, description = "Signed out; the cookie is cleared")))]
+    responses((status = 204, description = "Signed out; the cookie is cleared")),
+    security(("session" = [])))]
 pub async fn sign_out(
     State(state): State<AppState>,
     SessionAuth(session): SessionAuth,
@@ -111,7 +115,8 @@ pub async fn sign_out(
 /// security policy, issuing tokens) want the password given within the
 /// organization's `reauth_minutes`.
 #[utoipa::path(post, path = "/v1/session/reauthenticate", tag = "sign-in",
-    request_body = PasswordInput, responses((status = 200, body = SessionView)))]
+    request_body = PasswordInput, responses((status = 200, body = SessionView), (status = 429, body = super::problem::Problem)),
+    security(("session" = [])))]
 pub async fn reauthenticate(
     State(state): State<AppState>,
     SessionAuth(session): SessionAuth,
@@ -131,7 +136,9 @@ pub async fn reauthenticate(
 /// user's other sessions.
 #[utoipa::path(post, path = "/v1/account/password", tag = "account",
     request_body = ChangePasswordInput,
-    responses((status = 200, body = SessionView), (status = 422, body = super::problem::Problem)))]
+    responses((status = 200, body = SessionView), (status = 422, body = super::problem::Problem),
+              (status = 429, body = super::problem::Problem)),
+    security(("session" = [])))]
 pub async fn change_password(
     State(state): State<AppState>,
     SessionAuth(session): SessionAuth,
@@ -148,7 +155,8 @@ pub async fn change_password(
 /// Returns a TOTP secret and its `otpauth://` URI, shown once; confirm with
 /// a code.
 #[utoipa::path(post, path = "/v1/account/mfa", tag = "account",
-    responses((status = 200, body = Enrolment)))]
+    responses((status = 200, body = Enrolment), (status = 409, body = super::problem::Problem)),
+    security(("session" = [])))]
 pub async fn enroll_mfa(
     State(state): State<AppState>,
     SessionAuth(session): SessionAuth,
@@ -161,7 +169,8 @@ pub async fn enroll_mfa(
 /// With a code from the app; returns ten single-use recovery codes, shown
 /// once.
 #[utoipa::path(post, path = "/v1/account/mfa/confirm", tag = "account",
-    request_body = CodeInput, responses((status = 200, body = Enrolled)))]
+    request_body = CodeInput, responses((status = 200, body = Enrolled), (status = 409, body = super::problem::Problem), (status = 429, body = super::problem::Problem)),
+    security(("session" = [])))]
 pub async fn confirm_mfa(
     State(state): State<AppState>,
     SessionAuth(session): SessionAuth,
@@ -175,7 +184,8 @@ pub async fn confirm_mfa(
 
 /// Remove my second factor
 #[utoipa::path(delete, path = "/v1/account/mfa", tag = "account",
-    request_body = PasswordInput, responses((status = 204, description = "Removed")))]
+    request_body = PasswordInput, responses((status = 204, description = "Removed"), (status = 409, body = super::problem::Problem), (status = 429, body = super::problem::Problem)),
+    security(("session" = [])))]
 pub async fn remove_mfa(
     State(state): State<AppState>,
     SessionAuth(session): SessionAuth,
@@ -191,7 +201,7 @@ pub async fn remove_mfa(
 /// Emails a single-use, expiring link to choose a new password, when the
 /// email has an account. The answer is the same either way.
 #[utoipa::path(post, path = "/v1/password-reset", tag = "account",
-    request_body = ResetRequestInput, responses((status = 202, body = ResetRequested)))]
+    request_body = ResetRequestInput, responses((status = 202, body = ResetRequested), (status = 429, body = super::problem::Problem)))]
 pub async fn request_reset(
     State(state): State<AppState>,
     Source(source): Source,
@@ -207,6 +217,7 @@ pub async fn request_reset(
 #[utoipa::path(post, path = "/v1/password-reset/complete", tag = "account",
     request_body = ResetInput,
     responses((status = 204, description = "Password set; every session of the user ended"),
+              (status = 429, body = super::problem::Problem),
               (status = 422, body = super::problem::Problem)))]
 pub async fn complete_reset(
     State(state): State<AppState>,
@@ -240,7 +251,7 @@ pub async fn send_invitation(
 /// Refused for a user who holds a permission the caller lacks.
 #[utoipa::path(post, path = "/v1/orgs/{org}/users/{user}/password-reset", tag = "users",
     params(("org" = String, Path), ("user" = String, Path)),
-    responses((status = 202, body = ResetRequested), (status = 403, body = super::problem::Problem)),
+    responses((status = 202, body = ResetRequested), (status = 403, body = super::problem::Problem), (status = 409, body = super::problem::Problem)),
     security(("bearer" = [])))]
 pub async fn admin_reset(
     State(state): State<AppState>,

@@ -56,7 +56,13 @@ where
             })?
             .trim();
         let live = state.service.live();
-        tokens::authenticate(&live, token).map(Auth)
+        // A token was given and refused: the challenge says `invalid_token`.
+        tokens::authenticate(&live, token)
+            .map(Auth)
+            .map_err(|error| match error {
+                ServiceError::Unauthenticated(why) => ServiceError::InvalidToken(why),
+                other => other,
+            })
     }
 }
 
@@ -160,12 +166,15 @@ pub async fn json_bytes<S: Send + Sync>(
 }
 
 /// Parses JSON, borrowing strings from `bytes` where the type lets it; a
-/// bad body is a 422 naming the field.
+/// bad body is a 422 naming the field. The body is one JSON value and
+/// nothing after it but whitespace (`{"a":1} x` and `{}{}` are refused), and
+/// no message quotes a value the body gave: it may be a password sent in
+/// the wrong shape.
 pub fn parse_json<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ServiceError> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
-        let message = e.inner().to_string();
+        let message = message_without_value(e.inner());
         // A missing field is reported at its parent; name the field.
         let missing = message
             .strip_prefix("missing field `")
@@ -176,10 +185,107 @@ pub fn parse_json<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, S
             (parent, Some(name)) => format!("{parent}.{name}"),
             (parent, None) => parent.to_owned(),
         };
-        // serde_json appends " at line L column C"; keep it, it helps.
         ServiceError::Invalid {
             fields: vec![FieldError::new(field, message)],
         }
+    })?;
+    deserializer.end().map_err(|e| {
+        ServiceError::invalid(
+            "body",
+            format!("the body must be one JSON value with nothing after it: {e}"),
+        )
+    })?;
+    Ok(value)
+}
+
+/// serde_json's message, with its position ("at line L column C": it helps)
+/// but without the value it refused: serde quotes it (``invalid type:
+/// integer `12345678`, expected a string``), and it may be a secret.
+fn message_without_value(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    match message.strip_suffix(&position) {
+        Some(text) if error.line() > 0 => format!("{}{position}", without_value(text)),
+        _ => without_value(&message),
+    }
+}
+
+/// A serde message with the value it quotes cut out, leaving its kind and
+/// what was expected: `invalid type: integer, expected a string`. The names
+/// of fields stay (`unknown field `colour``): they are keys, not values. A
+/// message that quotes a value in a form not known here is cut down to its
+/// first words, so nothing unknown gets through.
+pub fn without_value(message: &str) -> String {
+    for prefix in ["invalid type", "invalid value"] {
+        if let Some(rest) = message
+            .strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix(": "))
+        {
+            return match unexpected_kind(rest) {
+                Some((kind, expected)) => format!("{prefix}: {kind}, expected {expected}"),
+                None => prefix.to_owned(),
+            };
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        // The expected variants are the type's own names: the last
+        // "`, expected " is the one serde wrote, whatever the value held.
+        return match rest.rsplit_once("`, expected ") {
+            Some((_, expected)) => format!("unknown value, expected {expected}"),
+            None => "unknown value".to_owned(),
+        };
+    }
+    message.to_owned()
+}
+
+/// Splits what follows "invalid type: " into the kind of the value given and
+/// what was expected, as serde's `Unexpected` prints them.
+fn unexpected_kind(rest: &str) -> Option<(&'static str, &str)> {
+    const EXPECTED: &str = ", expected ";
+    // Values serde prints between backticks: `integer `5``.
+    for kind in ["boolean", "integer", "floating point", "character"] {
+        if let Some(value) = rest.strip_prefix(kind).and_then(|r| r.strip_prefix(" `")) {
+            // A character may itself be a backtick: skip one before looking.
+            let first = value.chars().next()?.len_utf8();
+            let (_, expected) = value[first..].split_once(&format!("`{EXPECTED}"))?;
+            return Some((kind, expected));
+        }
+    }
+    // A string, printed with Rust's escapes: it ends at the first quote
+    // that is not escaped.
+    if let Some(value) = rest.strip_prefix("string \"") {
+        let mut chars = value.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '"' => return value[i + 1..].strip_prefix(EXPECTED).map(|e| ("string", e)),
+                _ => {}
+            }
+        }
+        return None;
+    }
+    // Kinds printed without a value.
+    [
+        "null",
+        "unit value",
+        "Option value",
+        "newtype struct",
+        "sequence",
+        "map",
+        "enum",
+        "unit variant",
+        "newtype variant",
+        "tuple variant",
+        "struct variant",
+        "byte array",
+    ]
+    .into_iter()
+    .find_map(|kind| {
+        rest.strip_prefix(kind)
+            .and_then(|r| r.strip_prefix(EXPECTED))
+            .map(|expected| (kind, expected))
     })
 }
 
@@ -192,5 +298,100 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         Ok(Body(parse_json(&json_bytes(request, state).await?)?))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// The message a body gets, for one field.
+    fn message(body: &str) -> String {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[expect(dead_code, reason = "only parsed")]
+        struct Input {
+            password: Option<String>,
+            count: Option<u32>,
+            status: Option<rolecall_model::world::Status>,
+        }
+        match parse_json::<Input>(body.as_bytes()) {
+            Err(ServiceError::Invalid { fields }) => fields[0].message.clone(),
+            other => panic!("{body} gave {other:?}"),
+        }
+    }
+
+    #[test]
+    fn serde_messages_keep_the_kind_and_the_expectation_but_never_the_value() {
+        // Arrange, act, assert: one body a line.
+        let cases = [
+            (
+                r#"{"password": 12345678}"#,
+                "invalid type: integer, expected a string",
+            ),
+            (
+                r#"{"password": -5.25}"#,
+                "invalid type: floating point, expected a string",
+            ),
+            (
+                r#"{"password": true}"#,
+                "invalid type: boolean, expected a string",
+            ),
+            (
+                r#"{"password": ["a"]}"#,
+                "invalid type: sequence, expected a string",
+            ),
+            (
+                r#"{"password": {"k": 1}}"#,
+                "invalid type: map, expected a string",
+            ),
+            (
+                r#"{"count": "x\", expected \"y"}"#,
+                "invalid type: string, expected u32",
+            ),
+            (r#"{"count": -7}"#, "invalid value: integer, expected u32"),
+            (
+                r#"{"status": "s`, expected x"}"#,
+                "unknown value, expected one of `invited`, `active`, `disabled`",
+            ),
+        ];
+        for (body, expected) in cases {
+            let message = message(body);
+            // The position stays: it helps find the field.
+            let (text, position) = message.split_once(" at line 1 column ").unwrap();
+            assert_eq!(text, expected, "{body}");
+            assert!(position.parse::<u32>().is_ok(), "{message}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_form_of_quoted_value_is_cut_down() {
+        assert_eq!(
+            without_value("invalid type: gizmo `x`, expected a string"),
+            "invalid type"
+        );
+        assert_eq!(
+            without_value("invalid value: string \"no end"),
+            "invalid value"
+        );
+        assert_eq!(
+            without_value("unknown field `colour`, expected `name`"),
+            "unknown field `colour`, expected `name`"
+        );
+    }
+
+    #[test]
+    fn data_after_the_value_is_refused_naming_the_body() {
+        for body in [r#"{"password": "a"} x"#, "{}{}", "{} []", "{}\n0"] {
+            match parse_json::<serde_json::Value>(body.as_bytes()) {
+                Err(ServiceError::Invalid { fields }) => {
+                    assert_eq!(fields[0].field, "body", "{body}");
+                    assert!(fields[0].message.contains("nothing after it"), "{body}");
+                }
+                other => panic!("{body} gave {other:?}"),
+            }
+        }
+        assert!(parse_json::<serde_json::Value>(b"{} \n\t ").is_ok());
     }
 }

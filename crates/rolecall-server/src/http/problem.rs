@@ -29,6 +29,13 @@ pub struct Problem {
 
 const BASE: &str = "https://rolecall.dev/problems/";
 
+/// The challenge every 401 carries (RFC 9110 §11.6.1): the API takes bearer
+/// tokens.
+pub const CHALLENGE: &str = "Bearer realm=\"rolecall\"";
+/// The challenge of a 401 for a bearer token that was given and does not
+/// work (RFC 6750 §3.1).
+pub const INVALID_TOKEN_CHALLENGE: &str = "Bearer realm=\"rolecall\", error=\"invalid_token\"";
+
 /// When to retry after a full disk: someone has to free space first.
 const RETRY_FULL_SECS: u64 = 30;
 /// When to retry while the database is unreachable: a restart or a
@@ -39,7 +46,7 @@ impl ServiceError {
     /// The status, the problem type's last segment and its title.
     pub fn status(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            ServiceError::Unauthenticated(_) => (
+            ServiceError::Unauthenticated(_) | ServiceError::InvalidToken(_) => (
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
                 "Authentication required",
@@ -134,11 +141,22 @@ impl IntoResponse for ServiceError {
             ServiceError::Store(StoreError::Unavailable(_)) => Some(RETRY_UNAVAILABLE_SECS),
             _ => None,
         };
+        let challenge = match &self {
+            ServiceError::Unauthenticated(_) => Some(CHALLENGE),
+            ServiceError::InvalidToken(_) => Some(INVALID_TOKEN_CHALLENGE),
+            _ => None,
+        };
         let errors = match self {
             ServiceError::Invalid { fields } => fields,
             _ => Vec::new(),
         };
         let mut response = problem_response(status, kind, title, detail, errors);
+        if let Some(challenge) = challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
         if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
         {
             response.headers_mut().insert(header::RETRY_AFTER, seconds);

@@ -77,7 +77,7 @@ pub async fn not_found() -> ServiceError {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "alive")))]
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "alive", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok\n"
 }
@@ -88,7 +88,7 @@ pub async fn healthz() -> &'static str {
 /// nothing in the background: the first write that commits, that one or a
 /// client's, makes it ready again. Checks keep answering from memory
 /// meanwhile.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "the database does not answer or cannot write")))]
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready", body = String, content_type = "text/plain"), (status = 503, description = "the database does not answer or cannot write", body = String, content_type = "text/plain", headers(("Retry-After" = String, description = "Seconds to wait before asking again.")))))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let store = state.service.store();
     if store.failing() {
@@ -124,7 +124,7 @@ fn not_ready(why: &str) -> Response {
 }
 
 /// The catalog: applications, modules, permissions, roles, reports.
-#[utoipa::path(get, path = "/v1/catalog", responses((status = 200, description = "the catalog")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/catalog", responses((status = 200, description = "the catalog", body = rolecall_model::catalog::view::CatalogView)), security(("bearer" = [])))]
 pub async fn catalog(State(state): State<AppState>, Auth(_): Auth) -> Response {
     Json(state.service.catalog().view()).into_response()
 }
@@ -146,7 +146,7 @@ pub async fn check(
 }
 
 /// Many checks at once, answered in order.
-#[utoipa::path(post, path = "/v1/check/batch", request_body = BatchRequest, responses((status = 200, body = BatchResponse), (status = 422, body = super::problem::Problem)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/check/batch", request_body = BatchRequest, responses((status = 200, body = BatchResponse), (status = 404, body = super::problem::Problem), (status = 422, body = super::problem::Problem)), security(("bearer" = [])))]
 pub async fn check_batch(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -235,7 +235,7 @@ pub async fn set_manages(
 }
 
 /// Adds an employee.
-#[utoipa::path(post, path = "/v1/orgs/{org}/employees", params(("org" = String, Path)), request_body = NewEmployee, responses((status = 201, body = Created), (status = 422, body = super::problem::Problem)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/orgs/{org}/employees", params(("org" = String, Path)), request_body = NewEmployee, responses((status = 201, body = Created), (status = 409, body = super::problem::Problem), (status = 422, body = super::problem::Problem)), security(("bearer" = [])))]
 pub async fn create_employee(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -423,7 +423,7 @@ pub async fn users_with(
 }
 
 /// Issues a token acting as a user in an organization.
-#[utoipa::path(post, path = "/v1/tokens", request_body = NewToken, responses((status = 201, body = CreatedToken), (status = 403, body = super::problem::Problem), (status = 422, body = super::problem::Problem)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/tokens", request_body = NewToken, responses((status = 201, body = CreatedToken), (status = 403, body = super::problem::Problem), (status = 404, body = super::problem::Problem), (status = 409, body = super::problem::Problem), (status = 422, body = super::problem::Problem)), security(("bearer" = [])))]
 pub async fn create_token(
     State(state): State<AppState>,
     Auth(principal): Auth,

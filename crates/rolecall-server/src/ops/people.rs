@@ -894,6 +894,30 @@ pub async fn remove_membership(
             let mut row = before.clone();
             let removed = row.memberships.remove(org).unwrap_or_default();
             let last = row.memberships.is_empty();
+            // A group takes its access setting from its creator, who must
+            // stay a member of its organization.
+            let world = live.snapshot.world();
+            let still_reaches = |group_org: &str| {
+                world.org(group_org).is_some_and(|target| {
+                    row.memberships.keys().any(|held| {
+                        world
+                            .org(held)
+                            .is_some_and(|held| world.is_at_or_above(held, target))
+                    })
+                })
+            };
+            if let Some(group) = live
+                .model
+                .groups
+                .values()
+                .find(|g| g.created_by == user && !still_reaches(&g.org))
+            {
+                return Err(ServiceError::Conflict(format!(
+                    "`{user}` created the group `{}` of `{}`, which takes its access setting \
+                     from its creator: the creator of a group stays a member of its organization",
+                    group.id, group.org
+                )));
+            }
             let now = now_ms();
             let mut puts = Vec::new();
             for group in live.model.groups.values() {

@@ -153,6 +153,8 @@ fn cases() -> Vec<Case> {
         // Query parameters.
         get("min_revision not a number", "/v1/orgs?min_revision=soon").names("min_revision"),
         get("unknown query parameter", "/v1/orgs?colour=red").names("colour"),
+        get("min_revision no write has reached", "/v1/orgs/acme/users?min_revision=9000000000").names("min_revision"),
+        post("check at a revision no write has reached", "/v1/check", json!({ "org": "acme", "user": "staff", "permission": "web.messages", "min_revision": 9_000_000_000_i64 })).names("min_revision"),
         // Credentials.
         get("no bearer token", orgs).auth(Auth::Missing).status(401),
         get("unknown bearer token", orgs).auth(Auth::Header("Bearer rc_tok-nope_0123")).status(401),

@@ -7,16 +7,20 @@
 
 #[macro_use]
 mod backend;
+mod document;
 mod helpers;
 mod reply;
 
 mod admin_rules;
 mod audit;
 mod bad_input;
+mod bodies;
 mod bulk;
+mod challenges;
 mod checks;
 mod concurrency;
 mod faults;
+mod group_creators;
 mod isolation;
 mod newcomer;
 mod person_rule;
