@@ -13,9 +13,12 @@ pub mod routes;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{get, on, MethodFilter};
 use axum::Router;
 
+use crate::rules::{self, PersonAction};
 use crate::service::Service;
 
 /// What every handler shares.
@@ -27,100 +30,296 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
 }
 
+/// Who may call a route, as the route table declares it. Every route of
+/// `/v1` is registered with one, and a test walks the table calling each
+/// route as each kind of caller: a route cannot be added unclassified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Anyone, without credentials (signing in, asking for a reset link,
+    /// the OpenAPI document).
+    Public,
+    /// Any valid credentials; the operation narrows what they see.
+    Credentials,
+    /// An operator only.
+    Operator,
+    /// Someone who reaches the path's organization; anyone else gets 404.
+    /// What more is needed is the operation's (a policy, a role's holder).
+    Member,
+    /// One of these permissions in the path's organization.
+    Permission(&'static [&'static str]),
+    /// An action on the person the path (or the body) names, decided by
+    /// [`crate::rules::may_act_on`].
+    Person(PersonAction),
+}
+
+/// One route of the table: its method, its path under `/v1`, its guard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path under `/v1`, with `{org}`-style parameters.
+    pub path: &'static str,
+    /// Who may call it.
+    pub guard: Guard,
+}
+
+/// The routes of `/v1` and the router they make, built together.
+struct Table {
+    router: Router<AppState>,
+    routes: Vec<Route>,
+}
+
+impl Table {
+    fn add<H, T>(mut self, method: Method, path: &'static str, guard: Guard, handler: H) -> Table
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = match method {
+            Method::GET => MethodFilter::GET,
+            Method::POST => MethodFilter::POST,
+            Method::PUT => MethodFilter::PUT,
+            Method::DELETE => MethodFilter::DELETE,
+            _ => unreachable!("the table serves GET, POST, PUT and DELETE"),
+        };
+        self.router = self.router.route(path, on(filter, handler));
+        self.routes.push(Route {
+            method,
+            path,
+            guard,
+        });
+        self
+    }
+}
+
+/// Every route of `/v1`, with its guard, in the order they are registered.
+pub fn route_table() -> Vec<Route> {
+    table().routes
+}
+
+fn table() -> Table {
+    use rules::{
+        AUDIT_READER, GROUP_CREATOR, GROUP_EDITOR, SECURITY_ADMIN, SUBSCRIPTION_ADMIN, USER_ADMIN,
+    };
+    use Guard::{Credentials, Member, Operator, Permission, Person, Public};
+    use Method as M;
+    let t = Table {
+        router: Router::new(),
+        routes: Vec::new(),
+    };
+    t.add(M::GET, "/openapi.json", Public, openapi::document)
+        .add(M::GET, "/catalog", Credentials, routes::catalog)
+        .add(M::POST, "/check", Credentials, routes::check)
+        .add(M::POST, "/check/batch", Credentials, routes::check_batch)
+        .add(M::POST, "/orgs", Operator, routes::create_org)
+        .add(M::GET, "/orgs", Credentials, routes::list_orgs)
+        .add(M::GET, "/orgs/{org}", Member, routes::get_org)
+        .add(
+            M::PUT,
+            "/orgs/{org}/subscriptions",
+            Permission(SUBSCRIPTION_ADMIN),
+            routes::set_subscriptions,
+        )
+        .add(M::PUT, "/orgs/{org}/manages", Operator, routes::set_manages)
+        .add(
+            M::POST,
+            "/orgs/{org}/employees",
+            Permission(USER_ADMIN),
+            routes::create_employee,
+        )
+        .add(
+            M::GET,
+            "/orgs/{org}/employees",
+            Permission(USER_ADMIN),
+            routes::list_employees,
+        )
+        .add(
+            M::POST,
+            "/orgs/{org}/users",
+            Permission(USER_ADMIN),
+            routes::create_user,
+        )
+        .add(
+            M::GET,
+            "/orgs/{org}/users",
+            Permission(USER_ADMIN),
+            routes::list_users,
+        )
+        .add(
+            M::PUT,
+            "/orgs/{org}/employees/{employee}",
+            Person(PersonAction::Profile),
+            routes::update_employee,
+        )
+        .add(
+            M::POST,
+            "/orgs/{org}/users/bulk-access",
+            Person(PersonAction::Access),
+            routes::bulk_access,
+        )
+        .add(
+            M::GET,
+            "/orgs/{org}/users/{user}",
+            Permission(USER_ADMIN),
+            routes::get_user,
+        )
+        .add(
+            M::DELETE,
+            "/orgs/{org}/users/{user}",
+            Person(PersonAction::Removal),
+            routes::remove_membership,
+        )
+        .add(
+            M::PUT,
+            "/orgs/{org}/users/{user}/access",
+            Person(PersonAction::Access),
+            routes::update_access,
+        )
+        .add(
+            M::PUT,
+            "/orgs/{org}/users/{user}/status",
+            Person(PersonAction::Status),
+            routes::set_status,
+        )
+        .add(
+            M::GET,
+            "/orgs/{org}/users/{user}/permissions",
+            Permission(USER_ADMIN),
+            routes::permissions_of,
+        )
+        .add(
+            M::GET,
+            "/orgs/{org}/permissions/{permission}/users",
+            Permission(USER_ADMIN),
+            routes::users_with,
+        )
+        .add(
+            M::POST,
+            "/orgs/{org}/groups",
+            Permission(GROUP_CREATOR),
+            admin::create_group,
+        )
+        .add(M::GET, "/orgs/{org}/groups", Member, admin::list_groups)
+        .add(
+            M::GET,
+            "/orgs/{org}/groups/{group}",
+            Member,
+            admin::get_group,
+        )
+        .add(
+            M::PUT,
+            "/orgs/{org}/groups/{group}",
+            Permission(GROUP_EDITOR),
+            admin::update_group,
+        )
+        .add(
+            M::POST,
+            "/orgs/{org}/roles",
+            Permission(USER_ADMIN),
+            admin::create_role,
+        )
+        .add(M::GET, "/orgs/{org}/roles", Member, admin::list_roles)
+        .add(
+            M::PUT,
+            "/orgs/{org}/roles/{role}",
+            Permission(USER_ADMIN),
+            admin::update_role,
+        )
+        .add(
+            M::GET,
+            "/orgs/{org}/audit",
+            Permission(AUDIT_READER),
+            admin::read_audit,
+        )
+        .add(M::GET, "/audit", Operator, admin::read_all_audit)
+        .add(
+            M::GET,
+            "/orgs/{org}/security-policy",
+            Member,
+            account::get_policy,
+        )
+        .add(
+            M::PUT,
+            "/orgs/{org}/security-policy",
+            Permission(SECURITY_ADMIN),
+            account::set_policy,
+        )
+        .add(
+            M::POST,
+            "/orgs/{org}/users/{user}/invitation",
+            Person(PersonAction::PasswordMail),
+            account::send_invitation,
+        )
+        .add(
+            M::POST,
+            "/orgs/{org}/users/{user}/password-reset",
+            Person(PersonAction::PasswordMail),
+            account::admin_reset,
+        )
+        .add(
+            M::POST,
+            "/orgs/{org}/emergency-access",
+            Member,
+            emergency::start,
+        )
+        .add(
+            M::GET,
+            "/orgs/{org}/emergency-access",
+            Member,
+            emergency::list,
+        )
+        .add(
+            M::POST,
+            "/orgs/{org}/emergency-access/{seq}/review",
+            Member,
+            emergency::review,
+        )
+        .add(M::POST, "/sign-in", Public, account::sign_in)
+        .add(M::POST, "/sign-in/mfa", Public, account::sign_in_mfa)
+        .add(M::POST, "/sign-out", Credentials, account::sign_out)
+        .add(M::GET, "/session", Credentials, account::session)
+        .add(
+            M::POST,
+            "/session/reauthenticate",
+            Credentials,
+            account::reauthenticate,
+        )
+        .add(
+            M::POST,
+            "/account/password",
+            Credentials,
+            account::change_password,
+        )
+        .add(M::POST, "/account/mfa", Credentials, account::enroll_mfa)
+        .add(M::DELETE, "/account/mfa", Credentials, account::remove_mfa)
+        .add(
+            M::POST,
+            "/account/mfa/confirm",
+            Credentials,
+            account::confirm_mfa,
+        )
+        .add(M::POST, "/password-reset", Public, account::request_reset)
+        .add(
+            M::POST,
+            "/password-reset/complete",
+            Public,
+            account::complete_reset,
+        )
+        .add(
+            M::POST,
+            "/tokens",
+            Person(PersonAction::Tokens),
+            routes::create_token,
+        )
+}
+
 /// The whole API.
 pub fn router(service: Arc<Service>) -> Router {
     let state = AppState {
         service,
         metrics: Arc::new(metrics::Metrics::default()),
     };
-    let v1 = Router::new()
-        .route("/openapi.json", get(openapi::document))
-        .route("/catalog", get(routes::catalog))
-        .route("/check", post(routes::check))
-        .route("/check/batch", post(routes::check_batch))
-        .route("/orgs", post(routes::create_org).get(routes::list_orgs))
-        .route("/orgs/{org}", get(routes::get_org))
-        .route("/orgs/{org}/subscriptions", put(routes::set_subscriptions))
-        .route("/orgs/{org}/manages", put(routes::set_manages))
-        .route(
-            "/orgs/{org}/employees",
-            post(routes::create_employee).get(routes::list_employees),
-        )
-        .route(
-            "/orgs/{org}/users",
-            post(routes::create_user).get(routes::list_users),
-        )
-        .route(
-            "/orgs/{org}/employees/{employee}",
-            put(routes::update_employee),
-        )
-        .route("/orgs/{org}/users/bulk-access", post(routes::bulk_access))
-        .route(
-            "/orgs/{org}/users/{user}",
-            get(routes::get_user).delete(routes::remove_membership),
-        )
-        .route(
-            "/orgs/{org}/users/{user}/access",
-            put(routes::update_access),
-        )
-        .route("/orgs/{org}/users/{user}/status", put(routes::set_status))
-        .route(
-            "/orgs/{org}/users/{user}/permissions",
-            get(routes::permissions_of),
-        )
-        .route(
-            "/orgs/{org}/permissions/{permission}/users",
-            get(routes::users_with),
-        )
-        .route(
-            "/orgs/{org}/groups",
-            post(admin::create_group).get(admin::list_groups),
-        )
-        .route(
-            "/orgs/{org}/groups/{group}",
-            get(admin::get_group).put(admin::update_group),
-        )
-        .route(
-            "/orgs/{org}/roles",
-            post(admin::create_role).get(admin::list_roles),
-        )
-        .route("/orgs/{org}/roles/{role}", put(admin::update_role))
-        .route("/orgs/{org}/audit", get(admin::read_audit))
-        .route("/audit", get(admin::read_all_audit))
-        .route(
-            "/orgs/{org}/security-policy",
-            get(account::get_policy).put(account::set_policy),
-        )
-        .route(
-            "/orgs/{org}/users/{user}/invitation",
-            post(account::send_invitation),
-        )
-        .route(
-            "/orgs/{org}/users/{user}/password-reset",
-            post(account::admin_reset),
-        )
-        .route(
-            "/orgs/{org}/emergency-access",
-            post(emergency::start).get(emergency::list),
-        )
-        .route(
-            "/orgs/{org}/emergency-access/{seq}/review",
-            post(emergency::review),
-        )
-        .route("/sign-in", post(account::sign_in))
-        .route("/sign-in/mfa", post(account::sign_in_mfa))
-        .route("/sign-out", post(account::sign_out))
-        .route("/session", get(account::session))
-        .route("/session/reauthenticate", post(account::reauthenticate))
-        .route("/account/password", post(account::change_password))
-        .route(
-            "/account/mfa",
-            post(account::enroll_mfa).delete(account::remove_mfa),
-        )
-        .route("/account/mfa/confirm", post(account::confirm_mfa))
-        .route("/password-reset", post(account::request_reset))
-        .route("/password-reset/complete", post(account::complete_reset))
-        .route("/tokens", post(routes::create_token));
+    let v1 = table().router;
     Router::new()
         .nest("/v1", v1)
         .merge(crate::console::routes())

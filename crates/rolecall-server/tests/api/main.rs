@@ -25,5 +25,6 @@ mod isolation;
 mod newcomer;
 mod person_rule;
 mod replicas;
+mod route_table;
 mod surface;
 mod users;
