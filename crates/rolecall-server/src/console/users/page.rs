@@ -67,15 +67,21 @@ struct Allowed {
     /// Send mail that opens the account (the viewer holds everything the
     /// user holds).
     mail: bool,
+    /// Why the viewer may not manage this user, as saving would say it.
+    why_not: Option<String>,
 }
 
 fn allowed(live: &Live, principal: &Principal, org: &str, user: &str) -> Allowed {
-    let may = |action| rules::may_act_on(live, principal, org, user, action).is_ok();
-    let manage = may(PersonAction::Access);
+    let may = |action| rules::may_act_on(live, principal, org, user, action);
+    let access = may(PersonAction::Access);
+    let manage = access.is_ok();
     Allowed {
         manage,
         analytics: manage && rules::require(live, principal, org, rules::ANALYTICS_ADMIN).is_ok(),
-        mail: may(PersonAction::PasswordMail),
+        mail: may(PersonAction::PasswordMail).is_ok(),
+        why_not: access
+            .err()
+            .and_then(|e| crate::console::messages(&e).into_iter().next()),
     }
 }
 
@@ -257,6 +263,9 @@ impl Page<'_> {
         html! {
             section.card aria-labelledby="roles" {
                 h2 id="roles" { "Roles" }
+                @if let (false, Some(why)) = (self.may.manage, &self.may.why_not) {
+                    p.hint { (why) }
+                }
                 @if self.may.manage {
                     p.hint { "Users can hold more than one role. Check or uncheck a box and use Update Roles to save your changes. A role you do not hold yourself cannot be given." }
                 }
