@@ -88,7 +88,9 @@ pub async fn update(
     let if_match = if_match.ok_or(ServiceError::PreconditionRequired)?;
     let (revision, ()) = service
         .write(principal, source, |live| {
-            rules::require(live, principal, org, rules::USER_ADMIN)?;
+            // Who may act comes before whether the request is current: a
+            // stale ETag must not tell someone refused anything.
+            rules::may_act_on(live, principal, org, user, PersonAction::Access)?;
             let current = user_etag(live, principal, org, user)?;
             if if_match != "*" && if_match != current {
                 return Err(ServiceError::Stale);
@@ -224,6 +226,7 @@ pub async fn bulk(
                         format!("no user `{}` in `{org}`", item.user),
                     )
                 })?;
+                rules::may_act_on(live, principal, org, &item.user, PersonAction::Access)?;
                 if let Some(tag) = &item.if_match {
                     if *tag != etag_of(&user_view(live, found, org)) {
                         return Err(ServiceError::Stale);

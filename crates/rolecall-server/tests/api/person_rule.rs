@@ -63,11 +63,29 @@ async fn a_user_manager_cannot_take_over_disable_demote_or_remove_a_system_admin
             &json!({ "roles": ["web.office_staff"] }),
         )
         .await;
+    // With an ETag that is not current, the rule still answers first: a
+    // 409 would tell the refused actor the user's access had changed.
+    let stale = app
+        .send(
+            reqwest::Method::PUT,
+            "/v1/orgs/acme/users/boss/access",
+            Some(&mgr),
+            &[("If-Match", "\"stale\"")],
+            Some(&json!({ "roles": ["web.office_staff"] })),
+        )
+        .await;
     let bulk = app
         .post_json(
             &mgr,
             "/v1/orgs/acme/users/bulk-access",
             &json!({ "updates": [{ "user": "boss", "roles": ["web.office_staff"] }] }),
+        )
+        .await;
+    let bulk_stale = app
+        .post_json(
+            &mgr,
+            "/v1/orgs/acme/users/bulk-access",
+            &json!({ "updates": [{ "user": "boss", "if_match": "stale", "roles": [] }] }),
         )
         .await;
     let disable = app
@@ -91,7 +109,9 @@ async fn a_user_manager_cannot_take_over_disable_demote_or_remove_a_system_admin
         .await;
 
     // Assert: each is refused, naming the rule, and nothing changed.
-    for refused in [email, name, demote, bulk, disable, remove, reset] {
+    for refused in [
+        email, name, demote, stale, bulk, bulk_stale, disable, remove, reset,
+    ] {
         let problem = refused.problem(403).text;
         assert!(
             problem.contains("holds everything") || problem.contains("which you do not"),
