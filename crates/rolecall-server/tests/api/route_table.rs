@@ -33,6 +33,46 @@ const THEIRS: Ids = Ids {
     role: "web.beta_role",
 };
 
+/// beta's people, group and role named in a request about acme.
+const THEIRS_IN_OURS: Ids = Ids {
+    org: "acme",
+    user: "bob",
+    employee: "bob",
+    group: "beta-desk",
+    role: "web.beta_role",
+};
+
+/// Ids that name nothing at all, in a request about acme.
+const NOBODY: Ids = Ids {
+    org: "acme",
+    user: "ghost",
+    employee: "ghost",
+    group: "ghost-desk",
+    role: "web.ghost_role",
+};
+
+impl Ids {
+    /// Whether `route` names one of these ids (beyond the organization).
+    fn named_by(route: &Route, policy: &Value) -> bool {
+        let text = format!(
+            "{} {}",
+            route.path,
+            example(route, policy).map_or_else(String::new, |b| b.to_string())
+        );
+        ["{user}", "{employee}", "{group}", "{role}"]
+            .iter()
+            .any(|id| text.contains(id))
+    }
+
+    /// `text` with `self`'s ids written as `other`'s.
+    fn renamed(&self, text: &str, other: &Ids) -> String {
+        text.replace(self.group, other.group)
+            .replace(self.role, other.role)
+            .replace(self.user, other.user)
+            .replace(self.employee, other.employee)
+    }
+}
+
 /// Ids in acme about `staff`, who holds no more than `mgr`.
 const OURS: Ids = Ids {
     org: "acme",
@@ -69,7 +109,9 @@ fn example(route: &Route, policy: &Value) -> Option<Value> {
     let user = json!({ "org": "{org}", "user": "{user}", "permission": "web.messages" });
     let body = match (route.method.as_str(), route.path) {
         ("GET" | "DELETE", _) => return None,
-        ("POST", "/check") => user,
+        ("POST", "/check") => {
+            json!({ "org": "{org}", "user": "{user}", "permission": "web.messages", "explain": true })
+        }
         ("POST", "/check/batch") => json!({ "checks": [user] }),
         ("POST", "/orgs") => json!({ "id": "newco", "name": "New Co" }),
         ("PUT", "/orgs/{org}/subscriptions") => json!({ "subscriptions": [] }),
@@ -155,13 +197,25 @@ async fn world(app: &TestApp) {
 
 /// Calls `route` about `ids` as `token` (none: without credentials).
 async fn call(app: &TestApp, route: &Route, ids: &Ids, token: Option<&str>, policy: &Value) -> u16 {
+    answer(app, route, ids, token, policy).await.0
+}
+
+/// The status and the body of calling `route` about `ids` as `token`.
+async fn answer(
+    app: &TestApp,
+    route: &Route,
+    ids: &Ids,
+    token: Option<&str>,
+    policy: &Value,
+) -> (u16, String) {
     let path = format!("/v1{}", ids.fill(route.path));
     let body = example(route, policy)
         .map(|b| serde_json::from_str::<Value>(&ids.fill(&b.to_string())).unwrap());
     let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
-    app.send(method, &path, token, &[("if-match", "*")], body.as_ref())
-        .await
-        .status
+    let reply = app
+        .send(method, &path, token, &[("if-match", "*")], body.as_ref())
+        .await;
+    (reply.status, reply.text)
 }
 
 async fn every_route_refuses_strangers_outsiders_and_the_less_privileged(backend: Backend) {
@@ -205,6 +259,19 @@ async fn every_route_refuses_strangers_outsiders_and_the_less_privileged(backend
             let status = call(&app, route, &THEIRS, Some(&boss), &policy).await;
             if status != 404 {
                 wrong.push(format!("{name} about beta answered {status}"));
+            }
+        }
+        // (a) And beta's people, group or role named in a request about
+        // acme: the same status and the same words as ids that name
+        // nothing at all.
+        if Ids::named_by(route, &policy) && route.guard != Guard::Public {
+            let theirs = answer(&app, route, &THEIRS_IN_OURS, Some(&boss), &policy).await;
+            let nobody = answer(&app, route, &NOBODY, Some(&boss), &policy).await;
+            let theirs = (theirs.0, THEIRS_IN_OURS.renamed(&theirs.1, &NOBODY));
+            if theirs != nobody {
+                wrong.push(format!(
+                    "{name} about beta's ids answered {theirs:?}, about nobody {nobody:?}"
+                ));
             }
         }
         // (b) A member of staff with no administrative permission.
