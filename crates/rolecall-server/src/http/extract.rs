@@ -48,12 +48,14 @@ where
         let header = header.to_str().map_err(|_| {
             ServiceError::Unauthenticated("the Authorization header is not text".to_owned())
         })?;
+        // The scheme's name is case-insensitive (RFC 9110 §11.1).
         let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .ok_or_else(|| {
                 ServiceError::Unauthenticated("use the Bearer authorization scheme".to_owned())
             })?
+            .1
             .trim();
         let live = state.service.live();
         // A token was given and refused: the challenge says `invalid_token`.

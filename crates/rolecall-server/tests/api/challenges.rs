@@ -14,6 +14,7 @@ use crate::helpers::{spawn_app, Backend, Reply, TestApp};
 on_every_backend!(
     every_401_carries_a_bearer_challenge,
     the_document_lists_the_401_of_every_operation_that_needs_credentials,
+    the_scheme_is_named_in_any_case,
 );
 
 const CHALLENGE: &str = "Bearer realm=\"rolecall\"";
@@ -194,4 +195,22 @@ async fn the_document_lists_the_401_of_every_operation_that_needs_credentials(ba
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// "It uses a case-insensitive token as a means to identify the
+/// authentication scheme" (RFC 9110 §11.1): `bearer` and `BEARER` are
+/// `Bearer`.
+async fn the_scheme_is_named_in_any_case(backend: Backend) {
+    let app = spawn_app(&backend).await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let reply = app
+            .reply(
+                format!("GET /v1/orgs as {scheme}"),
+                app.client
+                    .get(format!("{}/v1/orgs", app.address))
+                    .header(AUTHORIZATION, format!("{scheme} {}", app.operator)),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{scheme}: {}", reply.text);
+    }
 }
