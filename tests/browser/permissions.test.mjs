@@ -56,6 +56,7 @@ consoleTest('a user manager is offered only what they may grant, and refused the
   // A page not offered is refused when typed in.
   await visit('/audit', { status: 403 });
   await page.getByRole('alert').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Filter' }).count(), 0, 'no filters for a log refused');
 });
 
 consoleTest('a user without administrative permissions sees their own access, and nothing else', async (ui) => {

@@ -200,8 +200,10 @@ async fn audit_page(
         Err(error) => error.status().0,
     };
     let filters = query.filters(&org);
+    // Someone refused the log is not offered its filters either.
+    let refused = matches!(page, Err(ServiceError::Forbidden(_)));
     let body = html! {
-        (filter_form(&live, &principal, &org, &query))
+        @if !refused { (filter_form(&live, &principal, &org, &query)) }
         @match &page {
             Ok(page) => {
                 p {
