@@ -72,6 +72,14 @@ impl Password {
     }
 }
 
+/// No password: what a form sent without the field holds, refused by
+/// whatever checks it.
+impl Default for Password {
+    fn default() -> Self {
+        Password::from(String::new())
+    }
+}
+
 impl From<String> for Password {
     fn from(plaintext: String) -> Self {
         Self::new(plaintext)

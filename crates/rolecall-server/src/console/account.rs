@@ -2,11 +2,12 @@
 //! password, the reset link's page, the second factor at sign-in, and
 //! enrolling one.
 
+use crate::http::{Guard, Table};
 use axum::extract::{Query, State};
+use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Form;
 use maud::{html, Markup, PreEscaped};
 use qrcode::render::svg;
 use qrcode::QrCode;
@@ -23,14 +24,19 @@ use crate::http::AppState;
 use crate::passwords::Password;
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/forgot-password", get(forgot_page).post(forgot))
-        .route("/reset-password", get(reset_page).post(reset))
-        .route("/sign-in/mfa", get(mfa_page).post(mfa_verify))
-        .route("/account/mfa", get(enrol_page).post(enrol_start))
-        .route("/account/mfa/confirm", post(enrol_confirm))
-        .route("/account/mfa/remove", post(remove))
+pub(crate) fn routes(t: Table) -> Table {
+    use Guard::{Credentials, Public};
+    use Method as M;
+    t.add(M::GET, "/forgot-password", Public, forgot_page)
+        .add(M::POST, "/forgot-password", Public, forgot)
+        .add(M::GET, "/reset-password", Public, reset_page)
+        .add(M::POST, "/reset-password", Public, reset)
+        .add(M::GET, "/sign-in/mfa", Credentials, mfa_page)
+        .add(M::POST, "/sign-in/mfa", Credentials, mfa_verify)
+        .add(M::GET, "/account/mfa", Credentials, enrol_page)
+        .add(M::POST, "/account/mfa", Credentials, enrol_start)
+        .add(M::POST, "/account/mfa/confirm", Credentials, enrol_confirm)
+        .add(M::POST, "/account/mfa/remove", Credentials, remove)
 }
 
 fn forgot_form(problems: &[String], sent: Option<&str>) -> Markup {
@@ -317,6 +323,7 @@ fn store_failed(error: &ServiceError) -> Response {
 pub struct RemoveForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
     password: Password,
 }
 

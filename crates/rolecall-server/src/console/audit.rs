@@ -3,12 +3,13 @@
 //! and outcome, sorted by a column (its header is a link), paged, and
 //! exported as CSV (`GET /audit.csv` with the same filters).
 
+use crate::http::{Guard, Table};
+use crate::rules;
 use axum::extract::{Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::Method;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 use time::{Date, Month};
@@ -22,10 +23,14 @@ use crate::http::AppState;
 use crate::ops::audit::{self, AuditOutcome, AuditParams, AuditRecordView};
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/audit", get(audit_page))
-        .route("/audit.csv", get(audit_csv))
+pub(crate) fn routes(t: Table) -> Table {
+    let readers = Guard::Permission(rules::AUDIT_READER);
+    t.add(Method::GET, "/audit", readers, audit_page).add(
+        Method::GET,
+        "/audit.csv",
+        readers,
+        audit_csv,
+    )
 }
 
 /// Records on one page of the console.

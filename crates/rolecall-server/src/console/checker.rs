@@ -2,10 +2,10 @@
 //! operation as `POST /v1/check` with `explain: true`, with the engine's
 //! plain sentence. The form is a GET, so a result's address can be shared.
 
+use crate::http::{Guard, Table};
 use axum::extract::{Query, State};
+use axum::http::Method;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -21,8 +21,8 @@ use crate::rules;
 use crate::service::Live;
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/access-checker", get(checker))
+pub(crate) fn routes(t: Table) -> Table {
+    t.add(Method::GET, "/access-checker", Guard::Member, checker)
 }
 
 /// `GET /access-checker` query: the question, when asked.

@@ -6,13 +6,13 @@
 //! user, any Member Groups you create will be assigned the standard access
 //! setting").
 
+use crate::http::{Guard, Table};
+use axum::http::Method;
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -30,10 +30,13 @@ use crate::rules;
 use crate::service::Live;
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/organization/groups/{group}",
-        get(group_page).post(save_group),
+pub(crate) fn routes(t: Table) -> Table {
+    let path = "/organization/groups/{group}";
+    t.add(Method::GET, path, Guard::Member, group_page).add(
+        Method::POST,
+        path,
+        Guard::Permission(rules::GROUP_EDITOR),
+        save_group,
     )
 }
 

@@ -18,14 +18,15 @@ pub mod role_management;
 pub mod roles;
 pub mod users;
 
+use crate::http::{Guard, Route, Table};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
+use axum::http::Method;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Form;
 use maud::{html, Markup};
 use rolecall_store::{SessionRow, Stage};
 use serde::Deserialize;
@@ -39,25 +40,38 @@ use crate::http::AppState;
 use crate::passwords::Password;
 use crate::principal::Principal;
 
-/// The console's routes, merged into the router at `/`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/sign-in", get(sign_in_page).post(sign_in))
-        .route("/sign-out", post(sign_out))
-        .route(
-            "/account/password",
-            get(password_page).post(change_password),
-        )
-        .merge(account::routes())
-        .merge(users::routes())
-        .merge(roles::routes())
-        .merge(role_management::routes())
-        .merge(org::routes())
-        .merge(groups::routes())
-        .merge(checker::routes())
-        .merge(audit::routes())
-        .merge(review::routes())
+/// Every route of the console, with its guard, in the order they are
+/// registered. For the console, an organization is the `org` of the query
+/// or the form (the session's when there is none); without a session a
+/// page sends the browser to sign in.
+pub fn route_table() -> Vec<Route> {
+    table().routes
+}
+
+/// The console's routes and their router, merged into the router at `/`.
+pub(crate) fn table() -> Table {
+    use Guard::{Credentials, Public};
+    use Method as M;
+    let t = Table::new()
+        .add(M::GET, "/", Public, home)
+        .add(M::GET, "/sign-in", Public, sign_in_page)
+        .add(M::POST, "/sign-in", Public, sign_in)
+        .add(M::POST, "/sign-out", Credentials, sign_out)
+        .add(M::GET, "/account/password", Credentials, password_page)
+        .add(M::POST, "/account/password", Credentials, change_password);
+    [
+        account::routes,
+        users::routes,
+        roles::routes,
+        role_management::routes,
+        org::routes,
+        groups::routes,
+        checker::routes,
+        audit::routes,
+        review::routes,
+    ]
+    .into_iter()
+    .fold(t, |t, routes| routes(t))
 }
 
 /// A redirect after a form (303: the browser follows with GET).
@@ -441,6 +455,7 @@ pub struct PasswordForm {
     csrf: String,
     #[serde(default)]
     current_password: Option<Password>,
+    #[serde(default)]
     new_password: Password,
 }
 

@@ -4,11 +4,11 @@
 //! an operator) and its member groups (created as
 //! `POST /v1/orgs/{org}/groups`).
 
+use crate::http::{Guard, Table};
 use axum::extract::{Query, State};
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::Router;
 use maud::{html, Markup};
 use rolecall_store::SessionRow;
 use serde::Deserialize;
@@ -26,11 +26,22 @@ use crate::rules;
 use crate::service::Live;
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/organization", get(organization))
-        .route("/organization/subscriptions", post(save_subscriptions))
-        .route("/organization/groups", post(create_group))
+pub(crate) fn routes(t: Table) -> Table {
+    use Guard::{Member, Permission};
+    use Method as M;
+    t.add(M::GET, "/organization", Member, organization)
+        .add(
+            M::POST,
+            "/organization/subscriptions",
+            Permission(rules::SUBSCRIPTION_ADMIN),
+            save_subscriptions,
+        )
+        .add(
+            M::POST,
+            "/organization/groups",
+            Permission(rules::GROUP_CREATOR),
+            create_group,
+        )
 }
 
 /// `GET /organization` query.

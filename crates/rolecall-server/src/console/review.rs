@@ -8,11 +8,11 @@
 //! (holders of `rolecall.view_audit`, whose log records every change of
 //! access): either may review.
 
+use crate::http::{Guard, Table};
 use axum::extract::{Query, State};
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use maud::{html, Markup};
 use rolecall_engine::{Reason, Scope, Via};
 use serde::Deserialize;
@@ -29,11 +29,18 @@ use crate::rules;
 use crate::service::Live;
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/access-review", get(review_page))
-        .route("/access-review.csv", get(review_csv))
+pub(crate) fn routes(t: Table) -> Table {
+    let reviewers = Guard::Permission(REVIEWERS);
+    t.add(Method::GET, "/access-review", reviewers, review_page)
+        .add(Method::GET, "/access-review.csv", reviewers, review_csv)
 }
+
+/// Who may read the access review: a user manager or an audit reader.
+const REVIEWERS: &[&str] = &[
+    rules::USER_ADMIN[0],
+    rules::USER_ADMIN[1],
+    rules::AUDIT_READER[0],
+];
 
 /// `GET /access-review` query.
 #[derive(Debug, Default, Deserialize)]

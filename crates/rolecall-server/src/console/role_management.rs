@@ -3,14 +3,14 @@
 //! (the seed's "update 5 or more user roles at once"), through the API's
 //! all-or-nothing bulk update, each user's ETag in a hidden field.
 
+use crate::http::{Guard, Table};
+use axum::http::Method;
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use maud::{html, Markup};
 
 use super::roles::{link, org_picker, PageQuery, STALE};
@@ -27,8 +27,10 @@ use crate::rules;
 use crate::service::Live;
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/role-management", get(grid_page).post(update_roles))
+pub(crate) fn routes(t: Table) -> Table {
+    let managers = Guard::Permission(rules::USER_ADMIN);
+    t.add(Method::GET, "/role-management", managers, grid_page)
+        .add(Method::POST, "/role-management", managers, update_roles)
 }
 
 /// A role column of the grid.
@@ -415,6 +417,23 @@ async fn update_roles(
     }
     let org = form.org.clone();
     let items = form.changes();
+    // Who may save comes first: "no changes" must not answer someone who
+    // may not change anything, nor about another company.
+    if let Err(error) = rules::require(&state.service.live(), &principal, &org, rules::USER_ADMIN) {
+        let live = state.service.live();
+        let view = Viewer::of(&live, &session);
+        return html_page(
+            error.status().0,
+            grid_layout(
+                &live,
+                &principal,
+                &view,
+                &org,
+                None,
+                layout::errors(&messages(&error)),
+            ),
+        );
+    }
     if items.is_empty() {
         return see_other(&link("/role-management", &org, &[("done", "no_changes")]));
     }

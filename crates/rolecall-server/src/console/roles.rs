@@ -2,13 +2,14 @@
 //! grouped by module like the seed's, a form to create a custom role by
 //! copying one, and the page to edit a custom role.
 
+use crate::http::{Guard, Table};
+use axum::http::Method;
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Form, Router};
+use axum::Form;
 use maud::{html, Markup};
 use rolecall_model::{Scope, SubscriptionIx};
 use serde::Deserialize;
@@ -30,10 +31,28 @@ pub(super) const STALE: &str = "This user was changed by someone else since you 
                      Reload to see the changes.";
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/roles", get(roles_page).post(create_role))
-        .route("/roles/edit", get(edit_page).post(save_role))
+pub(crate) fn routes(t: Table) -> Table {
+    use Guard::{Member, Permission};
+    use Method as M;
+    t.add(M::GET, "/roles", Member, roles_page)
+        .add(
+            M::POST,
+            "/roles",
+            Permission(rules::USER_ADMIN),
+            create_role,
+        )
+        .add(
+            M::GET,
+            "/roles/edit",
+            Permission(rules::USER_ADMIN),
+            edit_page,
+        )
+        .add(
+            M::POST,
+            "/roles/edit",
+            Permission(rules::USER_ADMIN),
+            save_role,
+        )
 }
 
 /// The query of both pages: the organization, and what was just done.

@@ -6,11 +6,12 @@ mod create;
 mod employee;
 mod page;
 
+use crate::http::{Guard, Table};
+use crate::rules::PersonAction;
 use axum::extract::{Query, State};
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -28,21 +29,68 @@ use crate::service::Live;
 const PER_PAGE: usize = 25;
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/users", get(users))
-        .route("/users/new", get(create::new_page).post(create::create))
-        .route("/users/{user}", get(page::user_page))
-        .route("/users/{user}/roles", post(page::update_roles))
-        .route("/users/{user}/reports", post(page::update_reports))
-        .route("/users/{user}/scheduler", post(page::update_scheduler))
-        .route("/users/{user}/tasking", post(page::update_tasking))
-        .route("/users/{user}/status", post(page::update_status))
-        .route("/users/{user}/password-reset", post(page::send_reset))
-        .route("/users/{user}/invitation", post(page::send_invitation))
-        .route(
+pub(crate) fn routes(t: Table) -> Table {
+    use Guard::{Member, Permission, Person};
+    use Method as M;
+    use PersonAction::{Access, PasswordMail, Profile, Status};
+    let managers = Permission(rules::USER_ADMIN);
+    t.add(M::GET, "/users", Member, users)
+        .add(M::GET, "/users/new", managers, create::new_page)
+        .add(M::POST, "/users/new", managers, create::create)
+        .add(M::GET, "/users/{user}", Member, page::user_page)
+        .add(
+            M::POST,
+            "/users/{user}/roles",
+            Person(Access),
+            page::update_roles,
+        )
+        .add(
+            M::POST,
+            "/users/{user}/reports",
+            Person(Access),
+            page::update_reports,
+        )
+        .add(
+            M::POST,
+            "/users/{user}/scheduler",
+            Person(Access),
+            page::update_scheduler,
+        )
+        .add(
+            M::POST,
+            "/users/{user}/tasking",
+            Person(Access),
+            page::update_tasking,
+        )
+        .add(
+            M::POST,
+            "/users/{user}/status",
+            Person(Status),
+            page::update_status,
+        )
+        .add(
+            M::POST,
+            "/users/{user}/password-reset",
+            Person(PasswordMail),
+            page::send_reset,
+        )
+        .add(
+            M::POST,
+            "/users/{user}/invitation",
+            Person(PasswordMail),
+            page::send_invitation,
+        )
+        .add(
+            M::GET,
             "/employees/{employee}",
-            get(employee::employee_page).post(employee::update_employee),
+            managers,
+            employee::employee_page,
+        )
+        .add(
+            M::POST,
+            "/employees/{employee}",
+            Person(Profile),
+            employee::update_employee,
         )
 }
 

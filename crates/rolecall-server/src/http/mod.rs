@@ -63,14 +63,30 @@ pub struct Route {
     pub guard: Guard,
 }
 
-/// The routes of `/v1` and the router they make, built together.
-struct Table {
-    router: Router<AppState>,
-    routes: Vec<Route>,
+/// Routes and the router they make, built together: the API's under
+/// `/v1`, and the console's.
+pub(crate) struct Table {
+    pub(crate) router: Router<AppState>,
+    pub(crate) routes: Vec<Route>,
 }
 
 impl Table {
-    fn add<H, T>(mut self, method: Method, path: &'static str, guard: Guard, handler: H) -> Table
+    /// No routes yet.
+    pub(crate) fn new() -> Table {
+        Table {
+            router: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    /// Serves `method path` with `handler`, for the callers `guard` names.
+    pub(crate) fn add<H, T>(
+        mut self,
+        method: Method,
+        path: &'static str,
+        guard: Guard,
+        handler: H,
+    ) -> Table
     where
         H: Handler<T, AppState>,
         T: 'static,
@@ -103,11 +119,8 @@ fn table() -> Table {
     };
     use Guard::{Credentials, Member, Operator, Permission, Person, Public};
     use Method as M;
-    let t = Table {
-        router: Router::new(),
-        routes: Vec::new(),
-    };
-    t.add(M::GET, "/openapi.json", Public, openapi::document)
+    Table::new()
+        .add(M::GET, "/openapi.json", Public, openapi::document)
         .add(M::GET, "/catalog", Credentials, routes::catalog)
         .add(M::POST, "/check", Credentials, routes::check)
         .add(M::POST, "/check/batch", Credentials, routes::check_batch)
@@ -322,7 +335,7 @@ pub fn router(service: Arc<Service>) -> Router {
     let v1 = table().router;
     Router::new()
         .nest("/v1", v1)
-        .merge(crate::console::routes())
+        .merge(crate::console::table().router)
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(metrics::render))
