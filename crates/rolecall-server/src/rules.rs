@@ -205,6 +205,10 @@ pub fn may_grant_roles<'a>(
 /// After the change, `target` must not hold in `org` any permission it did
 /// not hold before and the actor does not hold: nobody hands out more than
 /// they have (through roles, grants, removed denials, groups or levels).
+/// Taking away is judged like giving: a target who loses any permission,
+/// through whatever it was held by (a group, a group's roles, a custom
+/// role), must hold nothing the actor does not, as for a direct change of
+/// their access ([`may_act_on`]).
 pub fn no_escalation(
     principal: &Principal,
     org: &str,
@@ -232,6 +236,9 @@ pub fn no_escalation(
         None => vec![org],
     };
     for target in targets {
+        if target != actor && loses_anything(target, &orgs, before, after) {
+            not_more_privileged(before, principal, target)?;
+        }
         for o in &orgs {
             let had: BTreeSet<(&str, _)> = before
                 .snapshot
@@ -260,6 +267,23 @@ pub fn no_escalation(
         }
     }
     Ok(())
+}
+
+/// Whether `target` holds in any of `orgs` after the change less than
+/// before.
+fn loses_anything(target: &str, orgs: &[&str], before: &Live, after: &Live) -> bool {
+    orgs.iter().any(|o| {
+        let kept: BTreeSet<(&str, _)> = after
+            .snapshot
+            .permissions_of(target, o)
+            .into_iter()
+            .collect();
+        before
+            .snapshot
+            .permissions_of(target, o)
+            .into_iter()
+            .any(|held| !kept.contains(&held))
+    })
 }
 
 /// Every organization that had an administrator (an active user manager)

@@ -207,10 +207,23 @@ fn audit_group(action: &str, before: Option<&GroupRow>, after: &GroupRow) -> Aud
 
 /// A group change, with the guards every grant runs under: nobody hands
 /// members more than they hold, and the organization keeps an administrator.
-fn guarded<T>(principal: &Principal, row: GroupRow, audit: AuditEntry, value: T) -> Change<T> {
+fn guarded<T>(
+    principal: &Principal,
+    before: Option<&GroupRow>,
+    row: GroupRow,
+    audit: AuditEntry,
+    value: T,
+) -> Change<T> {
     let principal = principal.clone();
     let org = row.org.clone();
-    let targets = row.members.clone();
+    // Who is in the group before or after: a member taken out loses what
+    // the group gave them.
+    let mut targets = row.members.clone();
+    for member in before.into_iter().flat_map(|b| &b.members) {
+        if !targets.contains(member) {
+            targets.push(member.clone());
+        }
+    }
     Change::new(vec![Put::Group(row)], vec![audit], value)
         .guard(rules::administrators_kept)
         .guard(move |before, after| {
@@ -255,7 +268,7 @@ pub async fn create(
                 created_at: now_ms(),
             };
             let audit = audit_group("group.create", None, &row);
-            Ok(guarded(principal, row, audit, id.clone()))
+            Ok(guarded(principal, None, row, audit, id.clone()))
         })
         .await?;
     Ok(Created { id, revision })
@@ -315,7 +328,7 @@ pub async fn update(
                 .filter(|r| new_member || !before.roles.contains(r));
             rules::may_grant_roles(live, principal, org, granted, "roles")?;
             let audit = audit_group("group.update", Some(before), &row);
-            Ok(guarded(principal, row, audit, ()))
+            Ok(guarded(principal, Some(before), row, audit, ()))
         })
         .await?;
     Ok(Updated { revision })

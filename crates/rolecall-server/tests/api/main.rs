@@ -28,4 +28,5 @@ mod person_rule;
 mod replicas;
 mod route_table;
 mod surface;
+mod taking_away;
 mod users;
