@@ -19,6 +19,7 @@ mod bulk;
 mod challenges;
 mod checks;
 mod concurrency;
+mod csv_downloads;
 mod faults;
 mod group_creators;
 mod isolation;
