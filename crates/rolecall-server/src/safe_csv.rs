@@ -81,7 +81,11 @@ impl<W: io::Write> Writer<W> {
         T: AsRef<str>,
     {
         self.inner
-            .write_record(cells.into_iter().map(|c| neutralise(c.as_ref()).into_owned()))
+            .write_record(
+                cells
+                    .into_iter()
+                    .map(|c| neutralise(c.as_ref()).into_owned()),
+            )
             .map_err(io::Error::from)
     }
 
