@@ -16,7 +16,9 @@
 //! - [`mfa`]: TOTP second factors and recovery codes;
 //! - [`mail`]: the sender that delivers the email outbox by SMTP (or into a
 //!   folder when no SMTP server is configured);
-//! - [`demo`]: the demo organizations and users of `serve --demo`.
+//! - [`demo`]: the demo organizations and users of `serve --demo`;
+//! - [`safe_csv`]: the CSV every export writes, with no cell a spreadsheet
+//!   would run as a formula, and how an import reads it back.
 
 pub mod accounts;
 pub mod console;
@@ -30,6 +32,7 @@ pub mod ops;
 pub mod passwords;
 pub mod principal;
 pub mod rules;
+pub mod safe_csv;
 pub mod service;
 pub mod tokens;
 

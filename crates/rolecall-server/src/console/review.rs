@@ -17,7 +17,7 @@ use maud::{html, Markup};
 use rolecall_engine::{Reason, Scope, Via};
 use serde::Deserialize;
 
-use super::audit::{csv_line, csv_response, text_error};
+use super::audit::{csv_response, text_error};
 use super::checker::{org_select, page_org, users_of};
 use super::{html_page, layout, messages};
 use crate::console::layout::Viewer;
@@ -342,23 +342,20 @@ async fn review_csv(
     };
     let data = review(&live, &org);
     let catalog = live.snapshot.catalog();
-    let mut out = String::new();
-    csv_line(
-        &mut out,
-        &[
-            "org",
-            "user",
-            "name",
-            "status",
-            "permission",
-            "permission name",
-            "module",
-            "scope",
-            "marks",
-            "granted by",
-            "explanation",
-        ],
-    );
+    let header = [
+        "org",
+        "user",
+        "name",
+        "status",
+        "permission",
+        "permission name",
+        "module",
+        "scope",
+        "marks",
+        "granted by",
+        "explanation",
+    ];
+    let mut rows: Vec<[String; 11]> = Vec::new();
     for (ix, cells) in &data.rows {
         let permission = &catalog.permissions[*ix];
         let module = &catalog
@@ -371,23 +368,20 @@ async fn review_csv(
                 Scope::All => "all",
                 Scope::Own => "own",
             };
-            csv_line(
-                &mut out,
-                &[
-                    org.as_str(),
-                    user,
-                    name,
-                    status,
-                    &permission.id,
-                    &permission.name,
-                    module,
-                    scope,
-                    &marks.join(" "),
-                    &held.granted_by(),
-                    &held.sentence,
-                ],
-            );
+            rows.push([
+                org.clone(),
+                user.clone(),
+                name.clone(),
+                (*status).to_owned(),
+                permission.id.clone(),
+                permission.name.clone(),
+                module.to_string(),
+                scope.to_owned(),
+                marks.join(" "),
+                held.granted_by(),
+                held.sentence.clone(),
+            ]);
         }
     }
-    csv_response(&format!("access-review-{org}.csv"), out)
+    csv_response(&format!("access-review-{org}.csv"), &header, rows)
 }

@@ -45,6 +45,12 @@
 //! employee; employees without a user get one row in their organization.
 //! Importing an export into a database with the same organizations gives
 //! back the same export.
+//!
+//! A cell a spreadsheet would run as a formula (beginning with `=`, `+`,
+//! `-`, `@`, a tab or a carriage return) is written led by a `'`, and so is
+//! one already led by `'`s before such a character; importing takes exactly
+//! that `'` away, so any name reads back as it was (see
+//! [`crate::safe_csv`]).
 
 mod plan;
 
@@ -199,7 +205,9 @@ pub fn parse_rows(
 }
 
 /// Parses one row: ids spelled as ids, names present, the email an email,
-/// a known status, and no access without a user.
+/// a known status, and no access without a user. Every cell is first
+/// [`unneutralise`](crate::safe_csv::unneutralise)d: the `'` an export put
+/// before a formula is taken away.
 pub fn parse_row(line: u64, fields: &[String]) -> Result<ImportRow, Vec<FieldError>> {
     if fields.len() != COLUMNS.len() {
         return Err(vec![FieldError::new(
@@ -207,6 +215,10 @@ pub fn parse_row(line: u64, fields: &[String]) -> Result<ImportRow, Vec<FieldErr
             format!("found {} columns, expected {}", fields.len(), COLUMNS.len()),
         )]);
     }
+    let fields: Vec<&str> = fields
+        .iter()
+        .map(|f| crate::safe_csv::unneutralise(f))
+        .collect();
     let mut problems = Vec::new();
     let text = |i: usize| fields[i].trim().to_owned();
     let (org, employee_id, user_id) = (text(0), text(1), text(5));
@@ -230,9 +242,9 @@ pub fn parse_row(line: u64, fields: &[String]) -> Result<ImportRow, Vec<FieldErr
             String::new()
         }
     };
-    let first_name = checked(2, super::check_text("", &fields[2], NAME_MAX));
-    let last_name = checked(3, super::check_text("", &fields[3], NAME_MAX));
-    let email = checked(4, super::people::check_email("", &fields[4]));
+    let first_name = checked(2, super::check_text("", fields[2], NAME_MAX));
+    let last_name = checked(3, super::check_text("", fields[3], NAME_MAX));
+    let email = checked(4, super::people::check_email("", fields[4]));
     let status = match text(6).as_str() {
         "" => None,
         "invited" => Some(Status::Invited),

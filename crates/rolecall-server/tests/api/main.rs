@@ -20,6 +20,7 @@ mod challenges;
 mod checks;
 mod concurrency;
 mod console_routes;
+mod csv_downloads;
 mod faults;
 mod group_creators;
 mod isolation;

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use rolecall_server::ops::import::{self, UserRecord};
-use rolecall_server::Principal;
+use rolecall_server::{safe_csv, Principal};
 
 use super::{block_on, open_service, Access};
 use crate::cli::Database;
@@ -32,7 +32,7 @@ pub fn users(
         }
     };
     let bar = super::import::bar(records.len() as u64, "writing");
-    let mut writer = csv::Writer::from_writer(out);
+    let mut writer = safe_csv::Writer::from_writer(out);
     writer.write_record(import::COLUMNS)?;
     for record in &records {
         writer.write_record(record.to_fields())?;
