@@ -1281,30 +1281,38 @@ async fn a_locked_account_answers_like_a_wrong_password_and_its_owner_is_told(ba
     };
     let password = "lou's own sturdy password 3";
     let email = user_with_password(&app, "lou", json!(["web.biller"]), password).await;
+    let hashing = || app.service.hasher().verifications();
+    let before = hashing();
     let (status, unknown, _) = app
         .sign_in(&unique_email("nobody"), "not the password at all")
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{unknown}");
+    let unknown_work = hashing() - before;
+    assert_eq!(unknown_work, 1, "an unknown email costs one verification");
 
     // Act: the policy's 5 failures lock the account; then the right
     // password is given while it is locked.
     let mut answers = Vec::new();
     for _ in 1..=5 {
+        let before = hashing();
         let (status, body, _) = app.sign_in(&email, "not the password at all").await;
-        answers.push((status, body));
+        answers.push((status, body, hashing() - before));
     }
+    let before = hashing();
     let (status, body, session) = app.sign_in(&email, password).await;
-    answers.push((status, body));
+    answers.push((status, body, hashing() - before));
 
     // Assert: every answer, the locked ones included, reads as the
-    // unknown email's did, and the right password does not get in.
-    for (attempt, (status, body)) in answers.iter().enumerate() {
+    // unknown email's did, after the same hashing work, and the right
+    // password does not get in.
+    for (attempt, (status, body, work)) in answers.iter().enumerate() {
         assert_eq!(
             *status,
             StatusCode::UNAUTHORIZED,
             "attempt {attempt}: {body}"
         );
         assert_eq!(*body, unknown, "attempt {attempt}");
+        assert_eq!(*work, unknown_work, "attempt {attempt}: hashing work");
     }
     assert!(session.is_none(), "a locked account was signed in");
     let seen = actions(&app.audit_of("lou").await);
