@@ -186,6 +186,8 @@ struct Inner {
     running: AtomicUsize,
     /// The most that ever ran at once.
     peak: AtomicUsize,
+    /// Verifications run so far, real or burnt, for [`Hasher::verifications`].
+    verifications: AtomicUsize,
 }
 
 impl Hasher {
@@ -218,6 +220,7 @@ impl Hasher {
                 dummy,
                 running: AtomicUsize::new(0),
                 peak: AtomicUsize::new(0),
+                verifications: AtomicUsize::new(0),
             }),
         })
     }
@@ -249,6 +252,7 @@ impl Hasher {
     pub async fn verify(&self, password: &Password, phc: &str) -> Result<Verified, PasswordError> {
         let password = password.clone();
         let phc = phc.to_owned();
+        self.inner.verifications.fetch_add(1, Ordering::SeqCst);
         self.run(move |inner| verify_blocking(&inner.params, &password, &phc))
             .await
     }
@@ -258,6 +262,7 @@ impl Hasher {
     /// as long as a wrong password for a real account.
     pub async fn burn(&self, password: &Password) {
         let password = password.clone();
+        self.inner.verifications.fetch_add(1, Ordering::SeqCst);
         // The outcome is a mismatch (or an error) either way; only the time
         // spent matters.
         let _ = self
@@ -269,6 +274,13 @@ impl Hasher {
     /// For monitoring and for the tests that prove the bound.
     pub fn peak_concurrency(&self) -> usize {
         self.inner.peak.load(Ordering::SeqCst)
+    }
+
+    /// How many password verifications ([`Hasher::verify`] and
+    /// [`Hasher::burn`], which cost the same) were started so far: what
+    /// the tests compare to show that two answers cost the same work.
+    pub fn verifications(&self) -> usize {
+        self.inner.verifications.load(Ordering::SeqCst)
     }
 
     /// Runs `work` on the blocking pool while holding a permit.

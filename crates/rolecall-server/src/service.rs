@@ -132,6 +132,8 @@ pub struct Service {
     writer: Mutex<()>,
     revision: watch::Sender<i64>,
     mail: Arc<Notify>,
+    /// Signalled when a reset request is queued.
+    reset: Arc<Notify>,
 }
 
 /// How long a read or check waits for `min_revision` before giving up.
@@ -160,6 +162,7 @@ impl Service {
             writer: Mutex::new(()),
             revision,
             mail: Arc::new(Notify::new()),
+            reset: Arc::new(Notify::new()),
         }))
     }
 
@@ -173,7 +176,7 @@ impl Service {
         &self.settings.hasher
     }
 
-    /// Failed sign-ins per source address.
+    /// Failed sign-ins per account and source address.
     pub fn throttle(&self) -> &Throttle {
         &self.throttle
     }
@@ -192,6 +195,13 @@ impl Service {
     /// (`mail::run_sender`) delivers it without waiting for its next poll.
     pub fn mail_wakeup(&self) -> Arc<Notify> {
         Arc::clone(&self.mail)
+    }
+
+    /// Signalled after a reset request is queued, so the worker
+    /// (`accounts::reset_requests::run_reset_requests`) handles it without
+    /// waiting for its next poll.
+    pub fn reset_wakeup(&self) -> Arc<Notify> {
+        Arc::clone(&self.reset)
     }
 
     /// The current state. Lock-free; hold it only for one request.

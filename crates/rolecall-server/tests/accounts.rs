@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use rolecall_model::Catalog;
+use rolecall_server::accounts::reset_requests::run_reset_requests;
 use rolecall_server::mail::{run_sender, MailConfig};
 use rolecall_server::mfa::{current_code, TotpSecret};
 use rolecall_server::passwords::{HashParams, Hasher};
@@ -131,6 +132,7 @@ async fn start(backend: &Backend) -> Option<App> {
             let _ = sender_stop.wait_for(|s| *s).await;
         },
     ));
+    tokio::spawn(run_reset_requests(Arc::clone(&service), stopped.clone()));
     let app = App {
         base,
         client: reqwest::Client::builder().no_proxy().build().unwrap(),
@@ -363,6 +365,8 @@ on_every_backend!(
     a_user_manager_cannot_reset_the_password_of_someone_more_privileged,
     failures_from_one_address_are_throttled_across_accounts,
     an_expired_password_must_be_changed_at_sign_in,
+    a_locked_account_answers_like_a_wrong_password_and_its_owner_is_told,
+    failures_against_one_account_leave_others_behind_the_address_signing_in,
 );
 
 async fn the_whole_account_life_cycle(backend: Backend) {
@@ -511,22 +515,26 @@ async fn the_whole_account_life_cycle(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
 
     // Lockout after the policy's 5 failures: even the right password is
-    // then refused until it ends or the password is reset.
+    // then refused until it ends or the password is reset, in the words
+    // of a wrong password.
     for attempt in 1..=5 {
         let (status, body, _) = app.sign_in(&email, "not the password at all").await;
-        let expected = if attempt < 5 {
-            StatusCode::UNAUTHORIZED
-        } else {
-            StatusCode::TOO_MANY_REQUESTS
-        };
-        assert_eq!(status, expected, "attempt {attempt}: {body}");
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}: {body}"
+        );
     }
     let (status, body, _) = app.sign_in(&email, first_password).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert!(
-        body["detail"].as_str().unwrap().contains("locked"),
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the email or password is wrong"),
         "{body}"
     );
+    app.email_to(&email, "is locked").await;
 
     // A reset link: random, single-use; it unlocks the account.
     let (status, body) = app
@@ -1186,8 +1194,10 @@ async fn failures_from_one_address_are_throttled_across_accounts(backend: Backen
     let Some(app) = start(&backend).await else {
         return;
     };
-    let limit = app.service.throttle().limit();
-    for i in 0..limit {
+    // One password tried on many accounts (spraying): the address is
+    // refused after failing against this many.
+    let ceiling = app.service.throttle().limits().accounts_per_address;
+    for i in 0..ceiling {
         let (status, _, _) = app
             .sign_in(&unique_email(&format!("nobody{i}")), "whatever it is")
             .await;
@@ -1261,4 +1271,100 @@ async fn an_expired_password_must_be_changed_at_sign_in(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["stage"], "active");
+}
+
+async fn a_locked_account_answers_like_a_wrong_password_and_its_owner_is_told(backend: Backend) {
+    // Arrange: an account with a password, and the answer for an email
+    // that has no account.
+    let Some(app) = start(&backend).await else {
+        return;
+    };
+    let password = "lou's own sturdy password 3";
+    let email = user_with_password(&app, "lou", json!(["web.biller"]), password).await;
+    let hashing = || app.service.hasher().verifications();
+    let before = hashing();
+    let (status, unknown, _) = app
+        .sign_in(&unique_email("nobody"), "not the password at all")
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{unknown}");
+    let unknown_work = hashing() - before;
+    assert_eq!(unknown_work, 1, "an unknown email costs one verification");
+
+    // Act: the policy's 5 failures lock the account; then the right
+    // password is given while it is locked.
+    let mut answers = Vec::new();
+    for _ in 1..=5 {
+        let before = hashing();
+        let (status, body, _) = app.sign_in(&email, "not the password at all").await;
+        answers.push((status, body, hashing() - before));
+    }
+    let before = hashing();
+    let (status, body, session) = app.sign_in(&email, password).await;
+    answers.push((status, body, hashing() - before));
+
+    // Assert: every answer, the locked ones included, reads as the
+    // unknown email's did, after the same hashing work, and the right
+    // password does not get in.
+    for (attempt, (status, body, work)) in answers.iter().enumerate() {
+        assert_eq!(
+            *status,
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}: {body}"
+        );
+        assert_eq!(*body, unknown, "attempt {attempt}");
+        assert_eq!(*work, unknown_work, "attempt {attempt}: hashing work");
+    }
+    assert!(session.is_none(), "a locked account was signed in");
+    let seen = actions(&app.audit_of("lou").await);
+    assert!(seen.iter().any(|a| a == "account.locked"), "{seen:?}");
+    assert!(seen.iter().any(|a| a == "sign_in.refused"), "{seen:?}");
+
+    // The owner is told by email, with no link and no secret in it.
+    let mail = app.email_to(&email, "locked").await;
+    assert!(mail.contains("failed sign-in"), "{mail}");
+    assert!(
+        !mail.contains("http"),
+        "a link in the lockout email: {mail}"
+    );
+    assert!(!mail.contains(password));
+
+    // When the lock has ended (the clock is moved, not waited for), the
+    // right password works again.
+    app.service
+        .store()
+        .execute_raw("UPDATE credentials SET locked_until = locked_until - 900000")
+        .await
+        .unwrap();
+    let (status, body, _) = app.sign_in(&email, password).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn failures_against_one_account_leave_others_behind_the_address_signing_in(backend: Backend) {
+    // Arrange: two people of one clinic, behind one address (every request
+    // of this test comes from 127.0.0.1).
+    let Some(app) = start(&backend).await else {
+        return;
+    };
+    let ann = user_with_password(
+        &app,
+        "ann",
+        json!(["web.biller"]),
+        "ann's sturdy password 1",
+    )
+    .await;
+    let bo_password = "bo's sturdy password 2";
+    let bo = user_with_password(&app, "bo", json!(["web.biller"]), bo_password).await;
+
+    // Act: someone guesses at Ann's password, far more often than the
+    // address alone once allowed (20 in 15 minutes).
+    let mut last = StatusCode::OK;
+    for _ in 0..25 {
+        last = app.sign_in(&ann, "a wrong guess at it").await.0;
+    }
+
+    // Assert: that email is throttled from this address, and Bo, behind
+    // the same address, still signs in.
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    let (status, body, _) = app.sign_in(&bo, bo_password).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

@@ -1,4 +1,5 @@
-//! Credentials, sessions and password reset links.
+//! Credentials, sessions, password reset links and the reset requests
+//! waiting to be handled.
 //!
 //! These rows are not part of the replicated [`crate::Model`]: they change
 //! at every sign-in and no access decision reads them. They are written by
@@ -161,6 +162,21 @@ impl std::fmt::Debug for ResetTokenRow {
     }
 }
 
+/// A request for a reset link, waiting for the worker that handles it off
+/// the request path. It holds what the request gave (an email that may
+/// have no account) and no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetRequestRow {
+    /// Random id.
+    pub id: String,
+    /// The email as the request gave it (trimmed).
+    pub email: String,
+    /// The client's address, for the audit record.
+    pub source: String,
+    /// When it was asked for (ms since the epoch).
+    pub requested_at: i64,
+}
+
 /// One change to credentials, sessions or reset links, applied inside a
 /// write's transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,6 +220,15 @@ pub enum AccountWrite {
         user: String,
         /// When.
         at: i64,
+    },
+    /// Queue a reset request for the worker.
+    ResetRequest(ResetRequestRow),
+    /// Delete a handled reset request; the transaction fails with
+    /// [`StoreError::Conflict`] if it is gone already (another replica
+    /// handled it), so its link is not made twice.
+    TakeResetRequest {
+        /// The request's id.
+        id: String,
     },
     /// Mark a reset token used; the transaction fails with
     /// [`StoreError::Conflict`] if it was used already (two tabs racing).
@@ -285,6 +310,29 @@ impl Store {
             })
         })
         .transpose()
+    }
+}
+
+impl Store {
+    /// Up to `limit` reset requests waiting, the oldest first.
+    pub async fn reset_requests(&self, limit: i64) -> Result<Vec<ResetRequestRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, email, source, requested_at FROM reset_requests \
+             ORDER BY requested_at, id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ResetRequestRow {
+                    id: row.try_get(0)?,
+                    email: row.try_get(1)?,
+                    source: row.try_get(2)?,
+                    requested_at: row.try_get(3)?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -437,6 +485,30 @@ pub(crate) async fn apply(tx: &mut Tx<'_>, writes: &[AccountWrite]) -> Result<()
                 .bind(user)
                 .execute(&mut **tx)
                 .await?;
+            }
+            AccountWrite::ResetRequest(r) => {
+                sqlx::query(
+                    "INSERT INTO reset_requests (id, email, source, requested_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&r.id)
+                .bind(&r.email)
+                .bind(&r.source)
+                .bind(r.requested_at)
+                .execute(&mut **tx)
+                .await?;
+            }
+            AccountWrite::TakeResetRequest { id } => {
+                let taken = sqlx::query("DELETE FROM reset_requests WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected();
+                if taken != 1 {
+                    return Err(StoreError::Conflict(
+                        "the reset request was already handled".to_owned(),
+                    ));
+                }
             }
             AccountWrite::UseResetToken { secret_hash, at } => {
                 let used = sqlx::query(

@@ -34,7 +34,9 @@ pub mod state;
 pub mod store;
 pub mod verify;
 
-pub use accounts::{AccountWrite, CredentialRow, ResetTokenRow, SessionRow, Stage};
+pub use accounts::{
+    AccountWrite, CredentialRow, ResetRequestRow, ResetTokenRow, SessionRow, Stage,
+};
 pub use audit::{AuditEntry, AuditRecord, Outcome};
 pub use chain::{Chain, ChainProblem, ChangeRecord};
 pub use checkpoint::{Checkpoint, CheckpointProblem};

@@ -9,7 +9,9 @@
 //!   user's other sessions.
 //! - A reset link carries a random token of which only the SHA-256 is
 //!   kept; it expires and works once. Asking for one never tells whether
-//!   the email has an account. A user manager may send one to a user who
+//!   the email has an account, by the answer or its timing: the request is
+//!   queued, and the link made off the request path
+//!   ([`super::reset_requests`]). A user manager may send one to a user who
 //!   holds nothing they lack.
 //!
 //! No password, token or link is logged or put in an error: they exist in
@@ -17,12 +19,12 @@
 
 use rolecall_model::world::Status;
 use rolecall_store::{
-    now_ms, AccountWrite, AuditEntry, CredentialRow, Model, OutgoingEmail, Put, ResetTokenRow,
-    SessionRow, Stage, UserRow,
+    now_ms, AccountWrite, AuditEntry, CredentialRow, Model, OutgoingEmail, Put, ResetRequestRow,
+    ResetTokenRow, SessionRow, Stage, UserRow,
 };
 use serde::{Deserialize, Serialize};
 
-use super::signin::{self, check_throttle, password_failure, rfc3339};
+use super::signin::{self, check_session_throttle, check_throttle, password_failure, rfc3339};
 use super::{random_hex, SecurityPolicy};
 use crate::error::{FieldError, ServiceError};
 use crate::passwords::{temporary_password, Password, PolicyContext};
@@ -267,7 +269,7 @@ pub async fn change_password(
     input: ChangePasswordInput,
 ) -> Result<signin::SessionView, ServiceError> {
     let now = now_ms();
-    check_throttle(service, address, now)?;
+    check_session_throttle(service, session, address, now)?;
     let user = service
         .live()
         .model
@@ -434,13 +436,15 @@ fn reset_email(service: &Service, to: &str, name: &str, token: &str, until: i64)
     }
 }
 
-/// Issues a reset link for `user` and records it.
-async fn issue_reset(
+/// Issues a reset link for `user` and records it, with `also` (more
+/// account writes) in the same transaction.
+pub(super) async fn issue_reset(
     service: &Service,
     user: &UserRow,
     actor: &str,
     source: &str,
     org: Option<String>,
+    also: Vec<AccountWrite>,
 ) -> Result<(), ServiceError> {
     let now = now_ms();
     let (policy, email, name) = {
@@ -454,6 +458,14 @@ async fn issue_reset(
     let token = random_hex(32);
     let until = now + policy.reset_link_ms();
     let mail = reset_email(service, &email, &name, &token, until);
+    let mut accounts = vec![AccountWrite::ResetToken(ResetTokenRow {
+        secret_hash: hash_secret(&token),
+        user: user.id.clone(),
+        created_at: now,
+        expires_at: until,
+        used_at: None,
+    })];
+    accounts.extend(also);
     service
         .record(
             actor,
@@ -466,13 +478,7 @@ async fn issue_reset(
                 after: Some(serde_json::json!({ "to": email, "expires_at": rfc3339(until) })),
                 ..Default::default()
             }],
-            vec![AccountWrite::ResetToken(ResetTokenRow {
-                secret_hash: hash_secret(&token),
-                user: user.id.clone(),
-                created_at: now,
-                expires_at: until,
-                used_at: None,
-            })],
+            accounts,
             vec![mail],
         )
         .await
@@ -481,32 +487,39 @@ async fn issue_reset(
 const RESET_ANSWER: &str =
     "if an account has this email, a link to choose a new password is on its way";
 
-/// A forgotten password: emails a reset link when the address belongs to
-/// an account that may sign in. The answer is the same either way.
+/// A forgotten password: queues the request, and answers the same whether
+/// or not an account has the email. The request path does the same work
+/// for every well-formed email (the throttle, one stored request) and
+/// looks nothing up: the link is made, and emailed, off the request path
+/// by [`super::reset_requests`], for an account that may sign in.
 pub async fn request_reset(
     service: &Service,
     address: &str,
     input: ResetRequestInput,
 ) -> Result<ResetRequested, ServiceError> {
     let now = now_ms();
-    check_throttle(service, address, now)?;
-    // Every request counts against the address, so nobody floods an
-    // inbox or probes many addresses from one place.
-    service.throttle().fail(address, now);
     let email = input.email.trim();
+    check_throttle(service, address, email, now)?;
+    // Every request counts against the address and the email, so nobody
+    // floods an inbox or probes many addresses from one place.
+    service.throttle().fail(address, email, now);
     crate::ops::people::check_email("email", email)?;
-    let user = signin::user_by_email(&service.live().model, email)
-        .filter(|u| u.status != Status::Disabled && !u.memberships.is_empty())
-        .cloned();
-    if let Some(user) = user {
-        let org = service
-            .live()
-            .model
-            .employees
-            .get(&user.employee)
-            .map(|e| e.org.clone());
-        issue_reset(service, &user, "anonymous", address, org).await?;
-    }
+    let request = ResetRequestRow {
+        id: crate::ops::new_id("rrq-"),
+        email: email.to_owned(),
+        source: address.to_owned(),
+        requested_at: now,
+    };
+    service
+        .record(
+            "anonymous",
+            address,
+            Vec::new(),
+            vec![AccountWrite::ResetRequest(request)],
+            Vec::new(),
+        )
+        .await?;
+    service.reset_wakeup().notify_one();
     Ok(ResetRequested {
         message: RESET_ANSWER.to_owned(),
     })
@@ -544,12 +557,17 @@ pub async fn admin_reset(
         &principal.actor(),
         &principal.source(source),
         Some(org.to_owned()),
+        Vec::new(),
     )
     .await?;
     Ok(ResetRequested {
         message: format!("a link to choose a new password was emailed to `{user}`"),
     })
 }
+
+/// What the throttle counts wrong reset tokens against: one account of its
+/// own, so that guessing at links from an address holds up no sign-in.
+const RESET_LINKS: &str = "(reset links)";
 
 /// `POST /v1/password-reset/complete`
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -571,7 +589,7 @@ pub async fn complete_reset(
     input: ResetInput,
 ) -> Result<(), ServiceError> {
     let now = now_ms();
-    check_throttle(service, address, now)?;
+    check_throttle(service, address, RESET_LINKS, now)?;
     let invalid = || {
         ServiceError::invalid(
             "token",
@@ -582,7 +600,7 @@ pub async fn complete_reset(
     let secret_hash = hash_secret(input.token.expose());
     let token = service.store().reset_token(&secret_hash).await?;
     let Some(token) = token.filter(|t| t.used_at.is_none() && t.expires_at > now) else {
-        service.throttle().fail(address, now);
+        service.throttle().fail(address, RESET_LINKS, now);
         return Err(invalid());
     };
     let user = service

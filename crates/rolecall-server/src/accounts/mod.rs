@@ -7,6 +7,9 @@
 //! - [`signin`]: signing in, sessions and their inactivity limit, signing
 //!   out, re-authentication, throttling;
 //! - [`credentials`]: temporary passwords, password changes and reset links;
+//! - [`reset_requests`]: the worker that turns reset requests into links,
+//!   off the request path;
+//! - [`throttle`]: failed attempts counted per account and address;
 //! - [`second_factor`]: TOTP enrolment, the code at sign-in, removal;
 //! - [`emergency`]: break-the-glass access, bounded in time and audited;
 //! - [`expiry`]: the sweep that ends time-bound roles and grants on time.
@@ -19,6 +22,7 @@ pub mod credentials;
 pub mod emergency;
 pub mod expiry;
 pub mod policy;
+pub mod reset_requests;
 pub mod second_factor;
 pub mod signin;
 pub mod throttle;

@@ -5,7 +5,7 @@
 use rolecall_store::{now_ms, AccountWrite, AuditEntry, Outcome, SessionRow, Stage};
 use serde::{Deserialize, Serialize};
 
-use super::signin::{self, check_throttle, SessionView};
+use super::signin::{self, check_session_throttle, SessionView};
 use super::SecurityPolicy;
 use crate::error::ServiceError;
 use crate::mfa::{self, MfaError, TotpSecret};
@@ -147,7 +147,7 @@ pub async fn confirm(
     input: CodeInput,
 ) -> Result<Enrolled, ServiceError> {
     let now = now_ms();
-    check_throttle(service, address, now)?;
+    check_session_throttle(service, session, address, now)?;
     if !matches!(session.stage, Stage::Active | Stage::MfaEnroll) {
         return Err(ServiceError::Forbidden(
             "finish signing in first".to_owned(),
@@ -169,7 +169,8 @@ pub async fn confirm(
     let step = match mfa::verify_code(&secret, &code, unix_seconds(now), None) {
         Ok(step) => step,
         Err(error) => {
-            service.throttle().fail(address, now);
+            let account = signin::account_of(&service.live().model, &session.user);
+            service.throttle().fail(address, &account, now);
             return Err(code_error(error));
         }
     };
@@ -218,7 +219,7 @@ pub async fn verify(
     input: CodeInput,
 ) -> Result<SessionView, ServiceError> {
     let now = now_ms();
-    check_throttle(service, address, now)?;
+    check_session_throttle(service, session, address, now)?;
     if session.stage != Stage::Mfa {
         return Err(ServiceError::Conflict(
             "this session is not waiting for a second factor".to_owned(),
@@ -313,7 +314,7 @@ pub async fn remove(
     password: &Password,
 ) -> Result<(), ServiceError> {
     let now = now_ms();
-    check_throttle(service, address, now)?;
+    check_session_throttle(service, session, address, now)?;
     signin::principal_of(session)?;
     if SecurityPolicy::of_user(&service.live().model, &session.user).mfa_required {
         return Err(ServiceError::Forbidden(

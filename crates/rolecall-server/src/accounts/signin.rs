@@ -8,18 +8,22 @@
 //! stages may do only their step.
 //!
 //! Failures are audited and counted: per account in the database (the
-//! account locks after the policy's threshold), and per source address in
-//! memory ([`super::throttle`]). An unknown email costs the same time as a
-//! wrong password and gets the same answer.
+//! account locks after the policy's threshold), and per account and source
+//! address together in memory ([`super::throttle`]). An unknown email and a
+//! locked account cost the same time as a wrong password (one password
+//! verification each) and get the same answer; the owner of a locked
+//! account is told by email when the lock begins.
 
 use rolecall_model::world::Status;
 use rolecall_store::{
-    now_ms, AccountWrite, AuditEntry, CredentialRow, Model, Outcome, SessionRow, Stage,
+    now_ms, AccountWrite, AuditEntry, CredentialRow, Model, Outcome, OutgoingEmail, SessionRow,
+    Stage,
 };
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::throttle::{Blocked, Reached};
 use super::{random_hex, SecurityPolicy};
 use crate::error::ServiceError;
 use crate::ops::new_id;
@@ -198,10 +202,15 @@ fn minutes_until(ms: i64) -> i64 {
     (ms.max(0) + 59_999) / 60_000
 }
 
-fn throttled(wait_ms: i64) -> ServiceError {
+fn throttled(blocked: Blocked) -> ServiceError {
+    let wait_ms = blocked.wait_ms();
+    let whose = match blocked {
+        Blocked::Account { .. } => "for this email from this address",
+        Blocked::Address { .. } => "from this address",
+    };
     ServiceError::TooManyAttempts {
         message: format!(
-            "too many failed attempts from this address: try again in {} minute(s)",
+            "too many failed attempts {whose}: try again in {} minute(s)",
             minutes_until(wait_ms)
         ),
         retry_after: u64::try_from((wait_ms + 999) / 1000).unwrap_or(1),
@@ -219,41 +228,112 @@ fn locked(until: i64, now: i64) -> ServiceError {
     }
 }
 
-/// Refuses a source address that failed too often.
-pub fn check_throttle(service: &Service, address: &str, now: i64) -> Result<(), ServiceError> {
-    match service.throttle().blocked_for(address, now) {
-        Some(wait) => Err(throttled(wait)),
+/// What failures against `user` are counted under by the throttle: their
+/// sign-in email, so that failures at sign-in and within a session count
+/// together.
+pub fn account_of(model: &Model, user: &str) -> String {
+    model
+        .users
+        .get(user)
+        .and_then(|u| model.user_email(u))
+        .map_or_else(|| format!("user:{user}"), str::to_owned)
+}
+
+/// Refuses an attempt on `account` (the email it names) from a source
+/// address that failed too often against it, or against too many accounts.
+pub fn check_throttle(
+    service: &Service,
+    address: &str,
+    account: &str,
+    now: i64,
+) -> Result<(), ServiceError> {
+    match service.throttle().blocked_for(address, account, now) {
+        Some(blocked) => Err(throttled(blocked)),
         None => Ok(()),
     }
 }
 
-/// Counts a failure from `address`; when it reaches the limit, adds an
-/// audit record saying the address is now throttled.
-fn count_failure(
+/// [`check_throttle`] for the user of a session.
+pub fn check_session_throttle(
+    service: &Service,
+    session: &SessionRow,
+    address: &str,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let account = account_of(&service.live().model, &session.user);
+    check_throttle(service, address, &account, now)
+}
+
+/// Counts a failure from `address` against `account`; when it reaches a
+/// limit, adds an audit record saying what is now throttled.
+pub fn count_failure(
     service: &Service,
     address: &str,
+    account: &str,
     now: i64,
     org: Option<&str>,
     audit: &mut Vec<AuditEntry>,
 ) {
-    if service.throttle().fail(address, now) {
-        audit.push(failure(
-            "sign_in.throttled",
-            org,
-            format!("address:{address}"),
-            &format!(
-                "{} failed attempts from this address within {} minutes",
-                service.throttle().limit(),
-                service.throttle().window_ms() / 60_000
+    let limits = service.throttle().limits();
+    let minutes = limits.window_ms / 60_000;
+    let (reason, after) = match service.throttle().fail(address, account, now) {
+        None => return,
+        Some(Reached::Account) => (
+            format!(
+                "{} failed attempts against one account from this address within {minutes} \
+                 minutes",
+                limits.per_account
             ),
-        ));
+            serde_json::json!({ "account": typed_target(account) }),
+        ),
+        Some(Reached::Address) => (
+            format!(
+                "failed attempts against {} accounts from this address within {minutes} minutes",
+                limits.accounts_per_address
+            ),
+            serde_json::json!({}),
+        ),
+    };
+    let mut record = failure(
+        "sign_in.throttled",
+        org,
+        format!("address:{address}"),
+        &reason,
+    );
+    if let (Some(serde_json::Value::Object(into)), serde_json::Value::Object(more)) =
+        (record.after.as_mut(), after)
+    {
+        into.extend(more);
+    }
+    audit.push(record);
+}
+
+/// The email telling `to` that their account is locked: when, until when,
+/// and what to do. No link in it: it answers nobody's request, so it must
+/// be nothing an attacker could have someone click.
+fn lockout_email(to: &str, name: &str, failures: i64, until: i64) -> OutgoingEmail {
+    OutgoingEmail {
+        to: to.to_owned(),
+        subject: "Your rolecall account is locked".to_owned(),
+        body_text: format!(
+            "Hello {name},\n\n\
+             After {failures} failed sign-ins in a row, your account is locked until {until}.\n\
+             Until then it cannot be signed in to, even with the right password. You may\n\
+             also choose a new password with \"Forgot your password?\" on the sign-in page.\n\n\
+             If these attempts were not yours, someone may be guessing your password:\n\
+             tell your administrator.\n",
+            until = rfc3339(until),
+        ),
     }
 }
 
 /// A failed password (or second factor) for a known account: counted, and
-/// the account locked at the policy's threshold. `in_session` when the
-/// user is already signed in (the record then names them as the actor).
-/// Returns the error to answer with.
+/// the account locked at the policy's threshold, with an email to its
+/// owner queued in the same transaction. `in_session` when the user is
+/// already signed in (the record then names them as the actor, and the
+/// answer may say the account is locked: they have shown the password).
+/// Returns the error to answer with: at sign-in, a lockout reads exactly as
+/// a wrong password does, so that it does not tell the account exists.
 #[allow(clippy::too_many_arguments)]
 pub async fn fail_password(
     service: &Service,
@@ -266,10 +346,22 @@ pub async fn fail_password(
     reason: &str,
 ) -> Result<ServiceError, ServiceError> {
     let now = now_ms();
-    let policy = SecurityPolicy::of_user(&service.live().model, user);
+    let (policy, account, owner) = {
+        let live = service.live();
+        let owner = live.model.users.get(user).and_then(|u| {
+            live.model
+                .user_email(u)
+                .map(|email| (email.to_owned(), live.model.user_name(u)))
+        });
+        (
+            SecurityPolicy::of_user(&live.model, user),
+            account_of(&live.model, user),
+            owner,
+        )
+    };
     let count = credential.map_or(0, |c| c.failed_count) + 1;
-    let lock_until =
-        (count >= i64::from(policy.lockout_threshold)).then(|| now + policy.lockout_ms());
+    let lock_until = (credential.is_some() && count >= i64::from(policy.lockout_threshold))
+        .then(|| now + policy.lockout_ms());
     let actor = if in_session {
         format!("user:{user}")
     } else {
@@ -278,6 +370,7 @@ pub async fn fail_password(
     let mut first = failure(action, org, format!("user:{user}"), reason);
     first.actor.clone_from(&actor);
     let mut audit = vec![first];
+    let mut emails = Vec::new();
     if let Some(until) = lock_until {
         audit.push(AuditEntry {
             actor: "system".to_owned(),
@@ -288,11 +381,15 @@ pub async fn fail_password(
             after: Some(serde_json::json!({
                 "failed_attempts": count,
                 "locked_until": rfc3339(until),
+                "owner_told": owner.is_some(),
             })),
             outcome: Outcome::Failure,
         });
+        if let Some((to, name)) = &owner {
+            emails.push(lockout_email(to, name, count, until));
+        }
     }
-    count_failure(service, address, now, org, &mut audit);
+    count_failure(service, address, &account, now, org, &mut audit);
     let accounts = if credential.is_some() {
         vec![AccountWrite::SignInFailed {
             user: user.to_owned(),
@@ -302,11 +399,11 @@ pub async fn fail_password(
         Vec::new()
     };
     service
-        .record(&actor, address, audit, accounts, Vec::new())
+        .record(&actor, address, audit, accounts, emails)
         .await?;
     Ok(match lock_until {
-        Some(until) => locked(until, now),
-        None => ServiceError::Unauthenticated(WRONG.to_owned()),
+        Some(until) if in_session => locked(until, now),
+        _ => ServiceError::Unauthenticated(WRONG.to_owned()),
     })
 }
 
@@ -368,8 +465,8 @@ pub async fn sign_in(
     input: SignInInput,
 ) -> Result<SignedIn, ServiceError> {
     let now = now_ms();
-    check_throttle(service, address, now)?;
     let email = input.email.trim().to_owned();
+    check_throttle(service, address, &email, now)?;
     let live = service.live_full();
     let user = user_by_email(&live.model, &email).cloned();
     let Some(user) = user.filter(|u| u.status != Status::Disabled && !u.memberships.is_empty())
@@ -383,7 +480,7 @@ pub async fn sign_in(
             typed_target(&email),
             "no active account has this email",
         )];
-        count_failure(service, address, now, None, &mut audit);
+        count_failure(service, address, &email, now, None, &mut audit);
         service
             .record("anonymous", address, audit, Vec::new(), Vec::new())
             .await?;
@@ -396,22 +493,27 @@ pub async fn sign_in(
         .map(|e| e.org.clone());
     let audit_org = home.as_deref();
     let credential = service.store().credential(&user.id).await?;
-    if let Some(until) = credential
+    let locked_now = credential
         .as_ref()
         .and_then(|c| c.locked_until)
-        .filter(|&until| until > now)
-    {
+        .is_some_and(|until| until > now);
+    if locked_now {
+        // The same work and the same answer as for an unknown email or a
+        // wrong password: a lockout does not tell that the account exists,
+        // and the password, right or not, is not even looked at. The owner
+        // was told by email when the lock began.
+        service.hasher().burn(&input.password).await;
         let mut audit = vec![failure(
             "sign_in.refused",
             audit_org,
             format!("user:{}", user.id),
             "the account is locked",
         )];
-        count_failure(service, address, now, audit_org, &mut audit);
+        count_failure(service, address, &email, now, audit_org, &mut audit);
         service
             .record("anonymous", address, audit, Vec::new(), Vec::new())
             .await?;
-        return Err(locked(until, now));
+        return Err(ServiceError::Unauthenticated(WRONG.to_owned()));
     }
     let Some(hash) = credential.as_ref().and_then(|c| c.password_hash.clone()) else {
         service.hasher().burn(&input.password).await;
@@ -731,7 +833,7 @@ pub async fn reauthenticate(
     password: &Password,
 ) -> Result<SessionView, ServiceError> {
     let now = now_ms();
-    check_throttle(service, address, now)?;
+    check_session_throttle(service, session, address, now)?;
     let credential = service.store().credential(&session.user).await?;
     if !password_matches(service, credential.as_ref(), password).await? {
         return Err(refuse_in_session(

@@ -50,8 +50,10 @@ fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response 
 /// Checks the email and password and opens a session: the answer sets the
 /// session cookie and gives the CSRF token to send back in `X-CSRF-Token`.
 /// The session's `stage` says what is left to do (a new password after a
-/// temporary one, a second factor). Repeated failures lock the account and
-/// throttle the address (429).
+/// temporary one, a second factor). Repeated failures lock the account
+/// (its sign-in then answers as a wrong password does, and its owner is
+/// emailed) and throttle the address for that email, or for every email
+/// after failures against many (429).
 #[utoipa::path(post, path = "/v1/sign-in", tag = "sign-in", request_body = SignInInput,
     responses((status = 200, body = SessionView), (status = 401, body = super::problem::Problem),
               (status = 429, body = super::problem::Problem)))]
@@ -198,8 +200,10 @@ pub async fn remove_mfa(
 
 /// Forgot my password
 ///
-/// Emails a single-use, expiring link to choose a new password, when the
-/// email has an account. The answer is the same either way.
+/// Queues the request and answers at once; shortly after, a single-use,
+/// expiring link to choose a new password is emailed when the email has an
+/// account. The answer, and the work done before it, is the same either
+/// way.
 #[utoipa::path(post, path = "/v1/password-reset", tag = "account",
     request_body = ResetRequestInput, responses((status = 202, body = ResetRequested), (status = 429, body = super::problem::Problem)))]
 pub async fn request_reset(

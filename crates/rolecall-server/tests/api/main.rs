@@ -12,6 +12,7 @@ mod helpers;
 mod reply;
 
 mod admin_rules;
+mod anonymous;
 mod audit;
 mod bad_input;
 mod bodies;

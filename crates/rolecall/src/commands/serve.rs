@@ -1,5 +1,6 @@
-//! `rolecall serve`: the HTTP API, and the follower that keeps this
-//! process at the database's latest revision.
+//! `rolecall serve`: the HTTP API, the follower that keeps this process
+//! at the database's latest revision, and the workers beside them (the
+//! mail sender, the expiry sweep, the reset request worker).
 //!
 //! A newcomer can start here: an empty database gets its audit key and
 //! its first operator token, and `--demo` loads demo organizations and
@@ -16,6 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rolecall_server::accounts::expiry::run_expiry;
+use rolecall_server::accounts::reset_requests::run_reset_requests;
 use rolecall_server::demo::{self, Demo, Presence};
 use rolecall_server::follow::{follow, POLL_INTERVAL};
 use rolecall_server::mail::{run_sender, MailConfig};
@@ -56,6 +58,7 @@ pub async fn serve(
         stop_signal(&stopped),
     ));
     let expiry = tokio::spawn(run_expiry(Arc::clone(&service), stopped.clone()));
+    let resets = tokio::spawn(run_reset_requests(Arc::clone(&service), stopped.clone()));
     let app = http::router(service).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -65,6 +68,7 @@ pub async fn serve(
         (follower, "the change-log follower"),
         (sender, "the mail sender"),
         (expiry, "the expiry sweep"),
+        (resets, "the reset request worker"),
     ] {
         if let Err(e) = task.await {
             tracing::error!(error = %e, "{name} failed");
