@@ -365,18 +365,29 @@ async fn grid_page(
             grid_form(&view, &org, &grid, None),
         )
         .into_response(),
-        Err(error) => html_page(
-            error.status().0,
-            grid_layout(
-                &live,
-                &principal,
-                &view,
-                &org,
-                None,
-                layout::errors(&messages(&error)),
-            ),
-        ),
+        Err(error) => refused(&live, &principal, &view, &org, &error),
     }
+}
+
+/// The page for a grid refused as a whole.
+fn refused(
+    live: &Live,
+    principal: &Principal,
+    view: &Viewer,
+    org: &str,
+    error: &ServiceError,
+) -> Response {
+    html_page(
+        error.status().0,
+        grid_layout(
+            live,
+            principal,
+            view,
+            org,
+            None,
+            layout::errors(&messages(error)),
+        ),
+    )
 }
 
 /// The op's messages, with `updates[2].` replaced by the user's name.
@@ -421,17 +432,12 @@ async fn update_roles(
     // may not change anything, nor about another company.
     if let Err(error) = rules::require(&state.service.live(), &principal, &org, rules::USER_ADMIN) {
         let live = state.service.live();
-        let view = Viewer::of(&live, &session);
-        return html_page(
-            error.status().0,
-            grid_layout(
-                &live,
-                &principal,
-                &view,
-                &org,
-                None,
-                layout::errors(&messages(&error)),
-            ),
+        return refused(
+            &live,
+            &principal,
+            &Viewer::of(&live, &session),
+            &org,
+            &error,
         );
     }
     if items.is_empty() {

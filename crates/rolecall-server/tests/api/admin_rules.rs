@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{spawn_app, Backend};
 
 on_every_backend!(
     a_user_manager_creates_users_but_cannot_escalate,
@@ -12,29 +12,12 @@ on_every_backend!(
     partner_links_and_partner_access_are_for_operators_and_analytics_roles_need_management,
 );
 
-/// `acme` with a system admin (`boss`), a user manager (`mgr`, "Edit
-/// Users" on their profile) and a member of staff (`staff`).
-async fn clinic(app: &TestApp) {
-    app.create_org("acme", &["web.clinical", "web.billing"])
-        .await;
-    app.active_user("acme", "boss", json!({ "roles": ["web.system_admin"] }))
-        .await;
-    app.active_user(
-        "acme",
-        "mgr",
-        json!({ "roles": ["web.office_staff"], "grants": ["emr.edit_users"] }),
-    )
-    .await;
-    app.active_user("acme", "staff", json!({ "roles": ["web.office_staff"] }))
-        .await;
-}
-
 async fn a_user_manager_creates_users_but_cannot_escalate(backend: Backend) {
     // Arrange: "If you do not have the Edit Users permission in the EMR and
     // you need to use Analytics, you'll need to ask someone in your clinic
     // (User Manager) to enable this permission for you."
     let app = spawn_app(&backend).await;
-    clinic(&app).await;
+    app.clinic_with_a_user_manager().await;
     let mgr = app.user_token("acme", "mgr").await;
 
     // Act + Assert: a user manager adds an employee and their user.
@@ -157,7 +140,7 @@ async fn a_system_admin_may_grant_what_they_do_not_hold(backend: Backend) {
     // Arrange: "System Administrators can assign Web User Roles to manage
     // how users access and utilize the web platform."
     let app = spawn_app(&backend).await;
-    clinic(&app).await;
+    app.clinic_with_a_user_manager().await;
     let boss = app.user_token("acme", "boss").await;
 
     // Act: Biller and Billing Report Admin, neither of which boss holds.
@@ -193,7 +176,7 @@ async fn a_system_admin_may_grant_what_they_do_not_hold(backend: Backend) {
 async fn the_last_administrator_cannot_be_removed(backend: Backend) {
     // Arrange: two administrators in acme; one is disabled, which is fine.
     let app = spawn_app(&backend).await;
-    clinic(&app).await;
+    app.clinic_with_a_user_manager().await;
     let boss = app.user_token("acme", "boss").await;
     let mgr = app.user_token("acme", "mgr").await;
     app.put_json(
@@ -262,7 +245,7 @@ async fn partner_links_and_partner_access_are_for_operators_and_analytics_roles_
     // during Onboarding"; "open the Management section and select User
     // Role Management".
     let app = spawn_app(&backend).await;
-    clinic(&app).await;
+    app.clinic_with_a_user_manager().await;
     app.create_org("partner", &[]).await;
     app.active_user(
         "acme",

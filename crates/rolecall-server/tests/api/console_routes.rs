@@ -169,19 +169,8 @@ async fn every_console_route_refuses_strangers_outsiders_and_the_less_privileged
     // Arrange: acme (boss, System Admin; mgr, a user manager holding Office
     // Staff; staff; plain, no access) and beta (bob), each with a group.
     let app = spawn_app(&backend).await;
-    for org in ["acme", "beta"] {
-        app.create_org(org, &["web.billing"]).await;
-    }
-    app.active_user("acme", "boss", json!({ "roles": ["web.system_admin"] }))
-        .await;
-    app.active_user(
-        "acme",
-        "mgr",
-        json!({ "roles": ["web.office_staff"], "grants": ["emr.edit_users"] }),
-    )
-    .await;
-    app.active_user("acme", "staff", json!({ "roles": ["web.office_staff"] }))
-        .await;
+    app.clinic_with_a_user_manager().await;
+    app.create_org("beta", &["web.billing"]).await;
     app.active_user("acme", "plain", json!({ "roles": [] }))
         .await;
     app.active_user("beta", "bob", json!({ "roles": ["web.system_admin"] }))

@@ -273,6 +273,24 @@ impl TestApp {
         user
     }
 
+    /// `acme` (Clinical and Billing) with a System Admin (`boss`), a user
+    /// manager (`mgr`: Office Staff, and "Edit Users" on their profile) and
+    /// a member of staff (`staff`: Office Staff).
+    pub async fn clinic_with_a_user_manager(&self) {
+        self.create_org("acme", &["web.clinical", "web.billing"])
+            .await;
+        self.active_user("acme", "boss", json!({ "roles": ["web.system_admin"] }))
+            .await;
+        self.active_user(
+            "acme",
+            "mgr",
+            json!({ "roles": ["web.office_staff"], "grants": ["emr.edit_users"] }),
+        )
+        .await;
+        self.active_user("acme", "staff", json!({ "roles": ["web.office_staff"] }))
+            .await;
+    }
+
     /// A token acting as `user` in `org`, issued by the operator.
     pub async fn user_token(&self, org: &str, user: &str) -> String {
         let reply = self

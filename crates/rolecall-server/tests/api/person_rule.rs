@@ -7,7 +7,7 @@
 use rolecall_store::{AccountWrite, Batch, SessionRow, Stage};
 use serde_json::json;
 
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{spawn_app, Backend};
 
 on_every_backend!(
     a_user_manager_cannot_take_over_disable_demote_or_remove_a_system_admin,
@@ -15,27 +15,10 @@ on_every_backend!(
     an_email_change_tells_the_old_address_and_ends_sessions_and_reset_links,
 );
 
-/// `acme` with a system admin (`boss`), a user manager (`mgr`, "Edit
-/// Users" on their profile) and a member of staff (`staff`).
-async fn clinic(app: &TestApp) {
-    app.create_org("acme", &["web.clinical", "web.billing"])
-        .await;
-    app.active_user("acme", "boss", json!({ "roles": ["web.system_admin"] }))
-        .await;
-    app.active_user(
-        "acme",
-        "mgr",
-        json!({ "roles": ["web.office_staff"], "grants": ["emr.edit_users"] }),
-    )
-    .await;
-    app.active_user("acme", "staff", json!({ "roles": ["web.office_staff"] }))
-        .await;
-}
-
 async fn a_user_manager_cannot_take_over_disable_demote_or_remove_a_system_admin(backend: Backend) {
     // Arrange
     let app = spawn_app(&backend).await;
-    clinic(&app).await;
+    app.clinic_with_a_user_manager().await;
     let mgr = app.user_token("acme", "mgr").await;
     let revision = app.revision().await;
     let mail_before = app.service.store().unsent_emails().await.unwrap().len();
@@ -133,7 +116,7 @@ async fn a_user_manager_cannot_take_over_disable_demote_or_remove_a_system_admin
 async fn a_user_manager_still_manages_someone_who_holds_no_more_than_they_do(backend: Backend) {
     // Arrange
     let app = spawn_app(&backend).await;
-    clinic(&app).await;
+    app.clinic_with_a_user_manager().await;
     let mgr = app.user_token("acme", "mgr").await;
 
     // Act + Assert: the same actions on `staff` are allowed.
@@ -168,7 +151,7 @@ async fn a_user_manager_still_manages_someone_who_holds_no_more_than_they_do(bac
 async fn an_email_change_tells_the_old_address_and_ends_sessions_and_reset_links(backend: Backend) {
     // Arrange: `staff` is signed in and has a reset link waiting.
     let app = spawn_app(&backend).await;
-    clinic(&app).await;
+    app.clinic_with_a_user_manager().await;
     let boss = app.user_token("acme", "boss").await;
     let store = app.service.store();
     let now = rolecall_store::now_ms();

@@ -127,16 +127,7 @@ async fn a_user_manager_cannot_narrow_a_custom_role_held_by_someone_who_holds_mo
 ) {
     // Arrange: `doc` holds a copy of Provider; `mgr` manages users.
     let app = spawn_app(&backend).await;
-    app.create_org("acme", &["web.clinical", "web.billing"])
-        .await;
-    app.active_user("acme", "boss", json!({ "roles": ["web.system_admin"] }))
-        .await;
-    app.active_user(
-        "acme",
-        "mgr",
-        json!({ "roles": ["web.office_staff"], "grants": ["emr.edit_users"] }),
-    )
-    .await;
+    app.clinic_with_a_user_manager().await;
     app.post_json(
         &app.operator,
         "/v1/orgs/acme/roles",
