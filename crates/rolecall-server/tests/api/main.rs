@@ -27,4 +27,5 @@ mod person_rule;
 mod replicas;
 mod route_table;
 mod surface;
+mod tokens;
 mod users;
