@@ -19,10 +19,10 @@
 //!   password given within the organization's re-authentication window;
 //! - one rule for every action on a person ([`may_act_on`]): editing their
 //!   employee profile, their access, their status, removing them, mailing
-//!   them a password link and issuing their tokens is allowed only to
-//!   someone who holds every permission they hold (or a system admin, or an
-//!   operator), so a user manager cannot take over, demote or push out a
-//!   more privileged account;
+//!   them a password link and issuing, listing and revoking their tokens
+//!   is allowed only to someone who holds every permission they hold (or a
+//!   system admin, or an operator), so a user manager cannot take over,
+//!   demote or push out a more privileged account;
 //! - facts about people the actor does not reach answer as if those people
 //!   did not exist ([`sees_user`]).
 

@@ -71,6 +71,20 @@ impl<T> Change<T> {
         }
     }
 
+    /// A change that writes nothing: the write commits nothing and answers
+    /// the current revision (revoking a token that was already revoked).
+    pub fn nothing(value: T) -> Change<T> {
+        Change::new(Vec::new(), Vec::new(), value)
+    }
+
+    /// Whether it writes nothing at all.
+    fn is_empty(&self) -> bool {
+        self.puts.is_empty()
+            && self.audit.is_empty()
+            && self.emails.is_empty()
+            && self.accounts.is_empty()
+    }
+
     /// Adds a write to credentials, sessions or reset links.
     pub fn account(mut self, write: AccountWrite) -> Change<T> {
         self.accounts.push(write);
@@ -256,6 +270,8 @@ impl Service {
     /// Runs one write: `plan` computes the change from the current state;
     /// the result is validated, committed and published. Returns the new
     /// revision and the plan's value. Changes nothing when anything fails.
+    /// A plan that writes nothing ([`Change::nothing`]) commits nothing and
+    /// answers the current revision.
     pub async fn write<T>(
         &self,
         principal: &Principal,
@@ -265,7 +281,19 @@ impl Service {
         let _writing = self.writer.lock().await;
         loop {
             let current = self.live.load_full();
-            let planned = plan(&current).and_then(|change| {
+            let planned = match plan(&current) {
+                Ok(change) if change.is_empty() => {
+                    // Nothing to write, judged like a refusal: on the
+                    // newest state only.
+                    if self.store.head().await? > current.revision {
+                        self.catch_up_locked().await?;
+                        continue;
+                    }
+                    return Ok((current.revision, change.value));
+                }
+                planned => planned,
+            };
+            let planned = planned.and_then(|change| {
                 let mut model = current.model.clone();
                 model.apply_all(&change.puts);
                 let next = compile(&self.catalog, model, current.revision + 1)?;

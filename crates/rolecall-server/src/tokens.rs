@@ -1,5 +1,9 @@
 //! API tokens: `rc_<id>_<secret>`. Only the SHA-256 of the whole token is
-//! stored; the token itself is shown once, when it is created.
+//! stored; the token itself is shown once, when it is created. Tokens are
+//! listed and revoked one by one by their owner, an operator, or whoever
+//! may issue them for their user.
+
+use std::collections::HashMap;
 
 use rand::Rng;
 use rolecall_model::world::Status;
@@ -8,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::ServiceError;
-use crate::ops::{check_text, new_id};
+use crate::ops::people::format_time;
+use crate::ops::{check_text, new_id, Updated};
 use crate::principal::{Principal, Via};
 use crate::rules::{self, PersonAction};
 use crate::service::{Change, Live, Service};
@@ -220,4 +225,173 @@ pub async fn create_user_token(
         token: secret,
         revision,
     })
+}
+
+/// One token as a listing shows it: never its secret, nor the secret's
+/// hash. When a token was last used is not kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TokenView {
+    /// The token's public id (`tok-...`), the one to revoke it by.
+    pub id: String,
+    /// What it is for.
+    pub name: String,
+    /// An operator token, which may do everything.
+    pub operator: bool,
+    /// The organization it acts in; none for an operator token.
+    pub org: Option<String>,
+    /// The user it acts as; none for an operator token.
+    pub user: Option<String>,
+    /// Who issued it: `user:<id>`, `operator:<token id>` or `cli`.
+    pub created_by: String,
+    /// When it was issued (RFC 3339).
+    pub created_at: String,
+    /// When it stops working (RFC 3339); none if never.
+    pub expires_at: Option<String>,
+    /// When it was revoked (RFC 3339); none if it was not.
+    pub revoked_at: Option<String>,
+    /// `active`, `expired` or `revoked` (revoked wins over expired).
+    pub status: TokenStatus,
+}
+
+/// Whether a token still works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenStatus {
+    /// It authenticates (if its user is still active and a member).
+    Active,
+    /// Its time is over.
+    Expired,
+    /// It was revoked, or its user was disabled or removed.
+    Revoked,
+}
+
+impl TokenView {
+    fn of(row: &TokenRow, now: i64) -> TokenView {
+        let status = if row.revoked_at.is_some() {
+            TokenStatus::Revoked
+        } else if row.expires_at.is_some_and(|at| at <= now) {
+            TokenStatus::Expired
+        } else {
+            TokenStatus::Active
+        };
+        TokenView {
+            id: row.id.clone(),
+            name: row.name.clone(),
+            operator: row.operator,
+            org: row.org.clone(),
+            user: row.user.clone(),
+            created_by: row.created_by.clone(),
+            created_at: format_time(row.created_at),
+            expires_at: row.expires_at.map(format_time),
+            revoked_at: row.revoked_at.map(format_time),
+            status,
+        }
+    }
+}
+
+/// Which tokens a listing wants, beyond those the caller may see.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenFilter {
+    /// Only the tokens acting in this organization.
+    pub org: Option<String>,
+    /// Only the tokens acting as this user.
+    pub user: Option<String>,
+}
+
+/// Whether the actor may see and revoke this token: an operator any token;
+/// a user their own, and those of the people on whom the one rule for
+/// actions on a person lets them act ([`rules::may_act_on`] with
+/// [`PersonAction::Tokens`]) in the token's organization, the same rule as
+/// for issuing it. Operator tokens are operators' only.
+fn in_reach(live: &Live, principal: &Principal, row: &TokenRow) -> bool {
+    let Some(actor) = principal.user() else {
+        return true;
+    };
+    match (&row.user, &row.org) {
+        (Some(user), _) if user == actor && !row.operator => true,
+        (Some(user), Some(org)) if !row.operator => {
+            rules::may_act_on(live, principal, org, user, PersonAction::Tokens).is_ok()
+        }
+        _ => false,
+    }
+}
+
+/// The tokens the actor may see (see [`in_reach`]) that match `filter`,
+/// oldest first. A filter naming an organization or a user out of reach
+/// answers as one naming nobody: an empty list.
+pub fn list(live: &Live, principal: &Principal, filter: &TokenFilter) -> Vec<TokenView> {
+    let now = now_ms();
+    // The rule depends on the person and the organization only.
+    let mut decided: HashMap<(Option<&str>, Option<&str>, bool), bool> = HashMap::new();
+    let mut rows: Vec<&TokenRow> = live
+        .model
+        .tokens
+        .values()
+        .filter(|row| {
+            filter
+                .org
+                .as_ref()
+                .is_none_or(|org| row.org.as_ref() == Some(org))
+        })
+        .filter(|row| {
+            filter
+                .user
+                .as_ref()
+                .is_none_or(|user| row.user.as_ref() == Some(user))
+        })
+        .filter(|row| {
+            *decided
+                .entry((row.user.as_deref(), row.org.as_deref(), row.operator))
+                .or_insert_with(|| in_reach(live, principal, row))
+        })
+        .collect();
+    rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    rows.into_iter()
+        .map(|row| TokenView::of(row, now))
+        .collect()
+}
+
+/// Revokes one token: it stops working at once, here and on every
+/// replica that applies the change. Whoever may not see it (see
+/// [`in_reach`]) is told it was not found, word for word as for an id that
+/// names nothing. A token already revoked answers with the current
+/// revision and writes nothing.
+pub async fn revoke(
+    service: &Service,
+    principal: &Principal,
+    source: &str,
+    id: &str,
+) -> Result<Updated, ServiceError> {
+    let (revision, ()) = service
+        .write(principal, source, |live| {
+            let row = live
+                .model
+                .tokens
+                .get(id)
+                .filter(|row| in_reach(live, principal, row))
+                .ok_or_else(|| ServiceError::NotFound(format!("token `{id}`")))?;
+            if row.revoked_at.is_some() {
+                return Ok(Change::nothing(()));
+            }
+            let mut revoked = row.clone();
+            let now = now_ms();
+            revoked.revoked_at = Some(now);
+            let audit = AuditEntry {
+                actor: String::new(),
+                action: "token.revoke".to_owned(),
+                org: row.org.clone(),
+                target: format!("token:{id}"),
+                before: Some(serde_json::json!({
+                    "id": id, "name": row.name, "user": row.user, "revoked_at": null,
+                })),
+                after: Some(serde_json::json!({
+                    "id": id, "name": row.name, "user": row.user,
+                    "revoked_at": format_time(now),
+                })),
+                ..Default::default()
+            };
+            Ok(Change::new(vec![Put::Token(revoked)], vec![audit], ()))
+        })
+        .await?;
+    Ok(Updated { revision })
 }

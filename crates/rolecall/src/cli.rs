@@ -199,6 +199,30 @@ pub enum TokenCommand {
         #[arg(long)]
         json: bool,
     },
+    /// List API tokens (never their secrets), oldest first.
+    List {
+        /// Where the data lives.
+        #[command(flatten)]
+        db: Database,
+        /// Only the tokens acting in this organization.
+        #[arg(long)]
+        org: Option<String>,
+        /// Only the tokens acting as this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Print JSON: an array of tokens.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke one API token: it stops working at once. Revoking a revoked
+    /// token changes nothing.
+    Revoke {
+        /// Where the data lives.
+        #[command(flatten)]
+        db: Database,
+        /// The token's public id (`tok-...`), as `token list` shows it.
+        id: String,
+    },
 }
 
 /// `rolecall migrate ...`

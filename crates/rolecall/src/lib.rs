@@ -99,6 +99,18 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             out,
             err,
         ),
+        Command::Token {
+            command:
+                TokenCommand::List {
+                    db,
+                    org,
+                    user,
+                    json,
+                },
+        } => commands::token::list(&db, org, user, json, out, err),
+        Command::Token {
+            command: TokenCommand::Revoke { db, id },
+        } => commands::token::revoke(&db, &id, out, err),
         Command::Migrate {
             command: MigrateCommand::AnalyticsAccess { db, dry_run },
         } => commands::migrate::analytics_access(&db, dry_run, out, err),

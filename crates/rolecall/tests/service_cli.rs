@@ -1,5 +1,6 @@
-//! The service commands (`init`, `token create`, `check`, `audit verify`,
-//! `serve`) and the demo, on a temporary SQLite database.
+//! The service commands (`init`, `token create`, `token list`, `token
+//! revoke`, `check`, `audit verify`, `serve`) and the demo, on a temporary
+//! SQLite database.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -158,6 +159,87 @@ fn token_create_refuses_what_cannot_be_issued() {
     );
     assert_eq!(expiring_operator.code, 2);
     assert!(expiring_operator.out.is_empty());
+}
+
+#[test]
+fn token_list_shows_no_secret_and_token_revoke_ends_one_token_at_once() {
+    // Arrange
+    let db = Database::new().with_demo();
+    let created = db.run(&[
+        "token",
+        "create",
+        "--org",
+        "acme",
+        "--user",
+        "bob",
+        "--name",
+        "billing robot",
+        "--json",
+    ]);
+    assert_eq!(created.code, 0, "{}", created.err);
+    let created = json(&created.out);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let secret = created["token"].as_str().unwrap().to_owned();
+
+    // Act
+    let listed = db.run(&["token", "list", "--org", "acme", "--user", "bob", "--json"]);
+    let table = db.run(&["token", "list"]);
+    let revoked = db.run(&["token", "revoke", &id]);
+    let after = db.run(&["token", "list", "--user", "bob", "--json"]);
+    let again = db.run(&["token", "revoke", &id]);
+    let unknown = db.run(&["token", "revoke", "tok-nosuchtoken0"]);
+
+    // Assert: listed without the secret or its hash.
+    assert_eq!(listed.code, 0, "{}", listed.err);
+    let items = json(&listed.out);
+    assert_eq!(items.as_array().unwrap().len(), 1, "{items}");
+    assert_eq!(items[0]["id"], id.as_str());
+    assert_eq!(items[0]["name"], "billing robot");
+    assert_eq!(items[0]["status"], "active");
+    let hash = rolecall_server::tokens::hash_secret(&secret);
+    let tail = secret.rsplit('_').next().unwrap();
+    for output in [&listed.out, &table.out] {
+        assert!(
+            !output.contains(tail) && !output.contains(&hash),
+            "{output}"
+        );
+    }
+    assert_eq!(table.code, 0, "{}", table.err);
+    assert!(table.out.starts_with("ID "), "{}", table.out);
+    let row = table.out.lines().find(|l| l.starts_with(&id)).unwrap();
+    assert!(
+        row.contains("active") && row.contains("bob in acme"),
+        "{row}"
+    );
+    assert!(row.ends_with("billing robot"), "{row}");
+    // Revoked, listed as such, and refused by the service at once.
+    assert_eq!(revoked.code, 0, "{}", revoked.err);
+    assert!(
+        revoked.out.contains(&format!("`{id}` is revoked")),
+        "{}",
+        revoked.out
+    );
+    assert_eq!(json(&after.out)[0]["status"], "revoked");
+    assert_eq!(again.code, 0, "{}", again.err);
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.err.contains("not found"), "{}", unknown.err);
+    runtime().block_on(async {
+        let service = db.service().await;
+        assert!(rolecall_server::tokens::authenticate(&service.live(), &secret).is_err());
+        let query = AuditQuery {
+            limit: 1000,
+            ..AuditQuery::default()
+        };
+        let records = service.store().audit(&query).await.unwrap();
+        let revocations: Vec<_> = records
+            .iter()
+            .filter(|r| r.action == "token.revoke")
+            .collect();
+        // Once: the second revocation wrote nothing.
+        assert_eq!(revocations.len(), 1);
+        assert_eq!(revocations[0].actor, "cli");
+        assert_eq!(revocations[0].target, format!("token:{id}"));
+    });
 }
 
 #[test]

@@ -50,6 +50,11 @@ pub enum Guard {
     /// An action on the person the path (or the body) names, decided by
     /// [`crate::rules::may_act_on`].
     Person(PersonAction),
+    /// An action on the person who owns what the path names (an API
+    /// token): allowed to that person, to an operator, and to whoever
+    /// [`crate::rules::may_act_on`] lets act on them; anyone else is told
+    /// it was not found, word for word as for an id that names nothing.
+    Owner(PersonAction),
 }
 
 /// One route of the table: its method, its path under `/v1`, its guard.
@@ -117,7 +122,7 @@ fn table() -> Table {
     use rules::{
         AUDIT_READER, GROUP_CREATOR, GROUP_EDITOR, SECURITY_ADMIN, SUBSCRIPTION_ADMIN, USER_ADMIN,
     };
-    use Guard::{Credentials, Member, Operator, Permission, Person, Public};
+    use Guard::{Credentials, Member, Operator, Owner, Permission, Person, Public};
     use Method as M;
     Table::new()
         .add(M::GET, "/openapi.json", Public, openapi::document)
@@ -323,6 +328,13 @@ fn table() -> Table {
             "/tokens",
             Person(PersonAction::Tokens),
             routes::create_token,
+        )
+        .add(M::GET, "/tokens", Credentials, routes::list_tokens)
+        .add(
+            M::DELETE,
+            "/tokens/{token}",
+            Owner(PersonAction::Tokens),
+            routes::revoke_token,
         )
 }
 

@@ -230,6 +230,8 @@ const PROBLEM_JSON: &str = "application/problem+json";
         routes::permissions_of,
         routes::users_with,
         routes::create_token,
+        routes::list_tokens,
+        routes::revoke_token,
         admin::create_group,
         admin::list_groups,
         admin::get_group,

@@ -19,7 +19,7 @@ use crate::ops::people::{
     self, AccessInput, CreatedUser, EmployeeView, NewEmployee, NewUser, StatusInput, UserView,
 };
 use crate::ops::{check::ScopedPermission, check::ScopedUser, etag_of, Created, Updated};
-use crate::tokens::{self, CreatedToken, NewToken};
+use crate::tokens::{self, CreatedToken, NewToken, TokenFilter, TokenView};
 
 /// Query parameters every read accepts.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -432,4 +432,54 @@ pub async fn create_token(
 ) -> Result<(StatusCode, Json<CreatedToken>), ServiceError> {
     let created = tokens::create_user_token(&state.service, &principal, &source, input).await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Query parameters of `GET /v1/tokens`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TokenParams {
+    /// Only the tokens acting in this organization.
+    pub org: Option<String>,
+    /// Only the tokens acting as this user.
+    pub user: Option<String>,
+    /// Wait (at most 5 s) until this replica has applied this revision.
+    pub min_revision: Option<i64>,
+}
+
+/// The API tokens the caller may see: an operator every one; a user their
+/// own, and those of the people they may issue tokens for. Never a secret
+/// nor its hash.
+#[utoipa::path(get, path = "/v1/tokens", params(TokenParams), responses((status = 200, body = [TokenView])), security(("bearer" = [])))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    query: Result<Query<TokenParams>, QueryRejection>,
+) -> Result<Json<Vec<TokenView>>, ServiceError> {
+    let params = params(query)?;
+    state.service.wait_for(params.min_revision).await?;
+    let filter = TokenFilter {
+        org: params.org,
+        user: params.user,
+    };
+    Ok(Json(tokens::list(
+        &state.service.live(),
+        &principal,
+        &filter,
+    )))
+}
+
+/// Revokes one API token: it stops working at once. A token the caller may
+/// not see is not found, as an id that names nothing; one already revoked
+/// answers 200 again and writes nothing.
+#[utoipa::path(delete, path = "/v1/tokens/{token}", params(("token" = String, Path, description = "The token's public id (`tok-...`), not the secret.")), responses((status = 200, body = Updated), (status = 404, body = super::problem::Problem)), security(("bearer" = [])))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Source(source): Source,
+    Path(id): Path<String>,
+) -> Result<Json<Updated>, ServiceError> {
+    Ok(Json(
+        tokens::revoke(&state.service, &principal, &source, &id).await?,
+    ))
 }

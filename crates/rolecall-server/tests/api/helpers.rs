@@ -402,6 +402,12 @@ impl TestApp {
     }
 }
 
+/// The public id of a bearer token `rc_<id>_<secret>`.
+pub fn token_id(token: &str) -> String {
+    let rest = token.strip_prefix("rc_").unwrap();
+    rest.split('_').next().unwrap().to_owned()
+}
+
 /// The display name the harness gives organization `id`.
 pub fn org_name(id: &str) -> String {
     format!("Org {id}")

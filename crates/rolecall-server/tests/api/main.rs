@@ -31,4 +31,5 @@ mod replicas;
 mod route_table;
 mod surface;
 mod taking_away;
+mod tokens;
 mod users;

@@ -2,7 +2,8 @@
 //! (`rolecall_server::http::route_table`, from which the router is built)
 //! is called (a) with another organization's ids, (b) by a user who lacks
 //! its permission, (c) without credentials, and (d), when it acts on a
-//! person, on someone who holds more than the actor. A route added to the
+//! person, on someone who holds more than the actor. A route on what a
+//! person owns (their API token) answers (a), (b) and (d) with 404. A route added to the
 //! router is in the table with a guard; one without an example body here
 //! fails this test.
 
@@ -10,7 +11,7 @@ use reqwest::Method;
 use rolecall_server::http::{route_table, Guard, Route};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{spawn_app, token_id, Backend, TestApp};
 
 on_every_backend!(every_route_refuses_strangers_outsiders_and_the_less_privileged);
 
@@ -22,16 +23,21 @@ struct Ids {
     employee: &'static str,
     group: &'static str,
     role: &'static str,
+    /// The public id of an API token acting as `user`.
+    token: String,
 }
 
 /// Another company's ids, seen from acme.
-const THEIRS: Ids = Ids {
-    org: "beta",
-    user: "bob",
-    employee: "bob",
-    group: "beta-desk",
-    role: "web.beta_role",
-};
+fn beta_ids(token: String) -> Ids {
+    Ids {
+        org: "beta",
+        user: "bob",
+        employee: "bob",
+        group: "beta-desk",
+        role: "web.beta_role",
+        token,
+    }
+}
 
 /// beta's people, group and role named in a request about acme.
 const THEIRS_IN_OURS: Ids = Ids {
@@ -74,22 +80,28 @@ impl Ids {
 }
 
 /// Ids in acme about `staff`, who holds no more than `mgr`.
-const OURS: Ids = Ids {
-    org: "acme",
-    user: "staff",
-    employee: "staff",
-    group: "acme-desk",
-    role: "web.acme_role",
-};
+fn staff_ids(token: String) -> Ids {
+    Ids {
+        org: "acme",
+        user: "staff",
+        employee: "staff",
+        group: "acme-desk",
+        role: "web.acme_role",
+        token,
+    }
+}
 
 /// Ids in acme about `boss`, the System Admin, who holds more than `mgr`.
-const BOSS: Ids = Ids {
-    org: "acme",
-    user: "boss",
-    employee: "boss",
-    group: "acme-desk",
-    role: "web.acme_role",
-};
+fn boss_ids(token: String) -> Ids {
+    Ids {
+        org: "acme",
+        user: "boss",
+        employee: "boss",
+        group: "acme-desk",
+        role: "web.acme_role",
+        token,
+    }
+}
 
 impl Ids {
     fn fill(&self, text: &str) -> String {
@@ -98,6 +110,7 @@ impl Ids {
             .replace("{employee}", self.employee)
             .replace("{group}", self.group)
             .replace("{role}", self.role)
+            .replace("{token}", &self.token)
             .replace("{permission}", "web.messages")
             .replace("{seq}", "1")
     }
@@ -225,6 +238,9 @@ async fn every_route_refuses_strangers_outsiders_and_the_less_privileged(backend
     let boss = app.user_token("acme", "boss").await;
     let mgr = app.user_token("acme", "mgr").await;
     let plain = app.user_token("acme", "plain").await;
+    let theirs = beta_ids(token_id(&app.user_token("beta", "bob").await));
+    let ours = staff_ids(token_id(&app.user_token("acme", "staff").await));
+    let higher = boss_ids(token_id(&boss));
     let policy = app
         .get(&app.operator, "/v1/orgs/acme/security-policy")
         .await
@@ -249,14 +265,15 @@ async fn every_route_refuses_strangers_outsiders_and_the_less_privileged(backend
 
         // (c) Without credentials: 401, unless the route is public.
         if route.guard != Guard::Public {
-            let status = call(&app, route, &OURS, None, &policy).await;
+            let status = call(&app, route, &ours, None, &policy).await;
             if status != 401 {
                 wrong.push(format!("{name} without credentials answered {status}"));
             }
         }
         // (a) acme's System Admin about beta: as if it did not exist.
-        if in_org && !matches!(route.guard, Guard::Public | Guard::Operator) {
-            let status = call(&app, route, &THEIRS, Some(&boss), &policy).await;
+        let owned = matches!(route.guard, Guard::Owner(_));
+        if (in_org || owned) && !matches!(route.guard, Guard::Public | Guard::Operator) {
+            let status = call(&app, route, &theirs, Some(&boss), &policy).await;
             if status != 404 {
                 wrong.push(format!("{name} about beta answered {status}"));
             }
@@ -279,14 +296,27 @@ async fn every_route_refuses_strangers_outsiders_and_the_less_privileged(backend
             route.guard,
             Guard::Operator | Guard::Permission(_) | Guard::Person(_)
         ) {
-            let status = call(&app, route, &OURS, Some(&plain), &policy).await;
+            let status = call(&app, route, &ours, Some(&plain), &policy).await;
             if status != 403 {
                 wrong.push(format!("{name} by a member of staff answered {status}"));
             }
         }
+        // (b) and (d) on what a person owns: not found, as if it did not exist.
+        if owned {
+            let status = call(&app, route, &ours, Some(&plain), &policy).await;
+            if status != 404 {
+                wrong.push(format!("{name} by a member of staff answered {status}"));
+            }
+            let status = call(&app, route, &higher, Some(&mgr), &policy).await;
+            if status != 404 {
+                wrong.push(format!(
+                    "{name} by a user manager on the System Admin answered {status}"
+                ));
+            }
+        }
         // (d) A user manager on the System Admin, who holds more.
         if let Guard::Person(_) = route.guard {
-            let status = call(&app, route, &BOSS, Some(&mgr), &policy).await;
+            let status = call(&app, route, &higher, Some(&mgr), &policy).await;
             if status != 403 {
                 wrong.push(format!(
                     "{name} by a user manager on the System Admin answered {status}"
@@ -308,5 +338,5 @@ async fn every_route_refuses_strangers_outsiders_and_the_less_privileged(backend
         path: "/orgs/{org}/users/{user}/status",
         guard: Guard::Person(rolecall_server::rules::PersonAction::Status),
     };
-    assert_eq!(call(&app, &allowed, &OURS, Some(&mgr), &policy).await, 200);
+    assert_eq!(call(&app, &allowed, &ours, Some(&mgr), &policy).await, 200);
 }

@@ -47,6 +47,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/orgs/{org}/audit"),
     ("get", "/v1/audit"),
     ("post", "/v1/tokens"),
+    ("get", "/v1/tokens"),
+    ("delete", "/v1/tokens/{token}"),
     ("get", "/v1/orgs/{org}/security-policy"),
     ("put", "/v1/orgs/{org}/security-policy"),
     ("post", "/v1/orgs/{org}/users/{user}/invitation"),
