@@ -39,23 +39,25 @@ fn beta_ids(token: String) -> Ids {
     }
 }
 
-/// beta's people, group and role named in a request about acme.
-const THEIRS_IN_OURS: Ids = Ids {
-    org: "acme",
-    user: "bob",
-    employee: "bob",
-    group: "beta-desk",
-    role: "web.beta_role",
-};
+/// beta's people, group, role and token named in a request about acme.
+fn theirs_in_ours(token: String) -> Ids {
+    Ids {
+        org: "acme",
+        ..beta_ids(token)
+    }
+}
 
 /// Ids that name nothing at all, in a request about acme.
-const NOBODY: Ids = Ids {
-    org: "acme",
-    user: "ghost",
-    employee: "ghost",
-    group: "ghost-desk",
-    role: "web.ghost_role",
-};
+fn nobody() -> Ids {
+    Ids {
+        org: "acme",
+        user: "ghost",
+        employee: "ghost",
+        group: "ghost-desk",
+        role: "web.ghost_role",
+        token: "tok-ghost0000000".to_owned(),
+    }
+}
 
 impl Ids {
     /// Whether `route` names one of these ids (beyond the organization).
@@ -65,14 +67,15 @@ impl Ids {
             route.path,
             example(route, policy).map_or_else(String::new, |b| b.to_string())
         );
-        ["{user}", "{employee}", "{group}", "{role}"]
+        ["{user}", "{employee}", "{group}", "{role}", "{token}"]
             .iter()
             .any(|id| text.contains(id))
     }
 
     /// `text` with `self`'s ids written as `other`'s.
     fn renamed(&self, text: &str, other: &Ids) -> String {
-        text.replace(self.group, other.group)
+        text.replace(&self.token, &other.token)
+            .replace(self.group, other.group)
             .replace(self.role, other.role)
             .replace(self.user, other.user)
             .replace(self.employee, other.employee)
@@ -278,16 +281,18 @@ async fn every_route_refuses_strangers_outsiders_and_the_less_privileged(backend
                 wrong.push(format!("{name} about beta answered {status}"));
             }
         }
-        // (a) And beta's people, group or role named in a request about
+        // (a) And beta's people, group, role or token named in a request about
         // acme: the same status and the same words as ids that name
         // nothing at all.
         if Ids::named_by(route, &policy) && route.guard != Guard::Public {
-            let theirs = answer(&app, route, &THEIRS_IN_OURS, Some(&boss), &policy).await;
-            let nobody = answer(&app, route, &NOBODY, Some(&boss), &policy).await;
-            let theirs = (theirs.0, THEIRS_IN_OURS.renamed(&theirs.1, &NOBODY));
-            if theirs != nobody {
+            let mixed = theirs_in_ours(theirs.token.clone());
+            let ghost = nobody();
+            let named = answer(&app, route, &mixed, Some(&boss), &policy).await;
+            let nobody = answer(&app, route, &ghost, Some(&boss), &policy).await;
+            let named = (named.0, mixed.renamed(&named.1, &ghost));
+            if named != nobody {
                 wrong.push(format!(
-                    "{name} about beta's ids answered {theirs:?}, about nobody {nobody:?}"
+                    "{name} about beta's ids answered {named:?}, about nobody {nobody:?}"
                 ));
             }
         }
