@@ -12,6 +12,8 @@
 
 #[path = "support/text_mutation.rs"]
 mod text_mutation;
+#[path = "support/toml_mutation.rs"]
+mod toml_mutation;
 
 use std::path::Path;
 
@@ -64,6 +66,30 @@ const WORDS: &[&str] = &[
     "role = \"web.provider\"",
     "grants = []",
     "grants = [\"emr.analytics_access\"]",
+];
+
+/// Field names, for keys added to tables.
+const FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "module",
+    "scoped",
+    "narrows",
+    "requires",
+    "grants",
+    "gated_by",
+    "application",
+    "role",
+    "rule",
+    "all_of",
+    "any_of",
+    "levels",
+    "default_level",
+    "initial_grants",
+    "label",
+    "reaches",
+    "default_for_users_of",
 ];
 
 fn cases() -> u32 {
@@ -150,6 +176,17 @@ proptest! {
         edits in prop::collection::vec(text_mutation::edit(WORDS), 1..8)
     ) {
         let source = text_mutation::apply(DEFAULT_CATALOG_TOML, &edits);
+        properties(&source).map_err(TestCaseError::fail)?;
+    }
+
+    #[test]
+    fn a_reshaped_shipped_catalog_is_a_catalog_or_located_diagnostics(
+        edits in prop::collection::vec(toml_mutation::tree_edit(), 1..6)
+    ) {
+        // `None`: a tree the serializer cannot write (nothing to test).
+        let Some(source) = toml_mutation::apply(DEFAULT_CATALOG_TOML, FIELDS, &edits) else {
+            return Ok(());
+        };
         properties(&source).map_err(TestCaseError::fail)?;
     }
 }
