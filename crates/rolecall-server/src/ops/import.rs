@@ -43,8 +43,10 @@
 //!
 //! The same columns, header first, sorted by organization, then user, then
 //! employee; employees without a user get one row in their organization.
-//! Importing an export into a database with the same organizations gives
-//! back the same export.
+//! A cell that a spreadsheet would run as a formula (a name beginning with
+//! `=`, `+`, `-` or `@`, a tab or a carriage return) is written led by a
+//! `'`, and import takes it away. Importing an export into a database with
+//! the same organizations gives back the same export.
 
 mod plan;
 
@@ -85,6 +87,30 @@ then one row per membership (a user's access in one organization):
   - roles, grants, denials: lists separated by `;`, e.g. `web.biller;analytics.billing_user`;
   - an employee on several rows has the same names and email on each.";
 
+/// What a spreadsheet runs as a formula at the start of a cell.
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A cell as the export writes it: one a spreadsheet would run as a
+/// formula (it begins with `=`, `+`, `-`, `@`, a tab or a carriage return,
+/// as a name, an email or an id may) is led by a `'`, which spreadsheets
+/// show as text. Import takes the `'` away again.
+pub fn as_text(cell: String) -> String {
+    if cell.starts_with(FORMULA_START) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
+/// A cell as the import reads it: the `'` that [`as_text`] put before a
+/// formula is taken away.
+fn from_text(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_START) => rest,
+        _ => cell,
+    }
+}
+
 /// The most a name may be, as through the API.
 const NAME_MAX: usize = 100;
 
@@ -111,7 +137,8 @@ pub struct UserRecord {
 }
 
 impl UserRecord {
-    /// The row's cells, in [`COLUMNS`] order.
+    /// The row's cells, in [`COLUMNS`] order, as they are stored (the
+    /// export writes each [`as_text`]).
     pub fn to_fields(&self) -> [String; 13] {
         let one = |v: &Option<String>| v.clone().unwrap_or_default();
         [
@@ -199,7 +226,8 @@ pub fn parse_rows(
 }
 
 /// Parses one row: ids spelled as ids, names present, the email an email,
-/// a known status, and no access without a user.
+/// a known status, and no access without a user. A cell the export wrote
+/// [`as_text`] reads as it was stored.
 pub fn parse_row(line: u64, fields: &[String]) -> Result<ImportRow, Vec<FieldError>> {
     if fields.len() != COLUMNS.len() {
         return Err(vec![FieldError::new(
@@ -207,6 +235,7 @@ pub fn parse_row(line: u64, fields: &[String]) -> Result<ImportRow, Vec<FieldErr
             format!("found {} columns, expected {}", fields.len(), COLUMNS.len()),
         )]);
     }
+    let fields: Vec<&str> = fields.iter().map(|f| from_text(f)).collect();
     let mut problems = Vec::new();
     let text = |i: usize| fields[i].trim().to_owned();
     let (org, employee_id, user_id) = (text(0), text(1), text(5));
@@ -230,9 +259,9 @@ pub fn parse_row(line: u64, fields: &[String]) -> Result<ImportRow, Vec<FieldErr
             String::new()
         }
     };
-    let first_name = checked(2, super::check_text("", &fields[2], NAME_MAX));
-    let last_name = checked(3, super::check_text("", &fields[3], NAME_MAX));
-    let email = checked(4, super::people::check_email("", &fields[4]));
+    let first_name = checked(2, super::check_text("", fields[2], NAME_MAX));
+    let last_name = checked(3, super::check_text("", fields[3], NAME_MAX));
+    let email = checked(4, super::people::check_email("", fields[4]));
     let status = match text(6).as_str() {
         "" => None,
         "invited" => Some(Status::Invited),

@@ -35,7 +35,8 @@ pub fn users(
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(import::COLUMNS)?;
     for record in &records {
-        writer.write_record(record.to_fields())?;
+        // A name that begins like a formula is not run by a spreadsheet.
+        writer.write_record(record.to_fields().map(import::as_text))?;
         bar.inc(1);
     }
     writer.flush()?;
