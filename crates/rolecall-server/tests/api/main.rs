@@ -20,6 +20,7 @@ mod challenges;
 mod checks;
 mod concurrency;
 mod faults;
+mod fuzz_bodies;
 mod group_creators;
 mod isolation;
 mod newcomer;
