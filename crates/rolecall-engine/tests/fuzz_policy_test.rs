@@ -163,8 +163,14 @@ fn properties(source: &str) -> Result<(), String> {
                     ));
                 }
             }
-            // Every outcome prints.
-            let _ = report.lines().map(|l| l.to_string()).count();
+            // Every outcome prints as one line naming the file and its check.
+            for line in report.lines() {
+                let text = line.to_string();
+                let check = format!("check[{}]", line.outcome.index);
+                if !text.starts_with(ORIGIN) || !text.contains(&check) || text.contains('\n') {
+                    return Err(format!("the outcome of {check} prints as `{text}`"));
+                }
+            }
             Ok(())
         }
         Err(diagnostics) => located(source, &diagnostics),
