@@ -41,6 +41,8 @@ fn value() -> impl Strategy<Value = Value> {
         Just(Value::String(String::new())),
         Just(Value::String("UPPER Case".to_owned())),
         Just(Value::String("\u{202e}\u{0}🦀e\u{301}".to_owned())),
+        Just(Value::String("two\nlines".to_owned())),
+        Just(Value::String("\r\u{1b}[2K".to_owned())),
         Just(Value::String("web.messages:own".to_owned())),
         Just(Value::String(":own".to_owned())),
         Just(Value::String("a".repeat(129))),
