@@ -189,11 +189,48 @@ impl fmt::Display for Line<'_> {
     }
 }
 
+/// Names are printed in explanations, one line per check: a control
+/// character (a line break above all) would let a name write lines of its
+/// own, such as a forged `ok`. The service refuses them the same way.
+fn names_are_text(file: &FileSpec) -> Vec<Problem> {
+    let root = FieldPath::root();
+    let names = file
+        .org
+        .iter()
+        .enumerate()
+        .map(|(i, org)| (root.item("org", i), org.name.as_deref()))
+        .chain(
+            file.user
+                .iter()
+                .enumerate()
+                .map(|(i, user)| (root.item("user", i), user.name.as_deref())),
+        )
+        .chain(
+            file.role
+                .iter()
+                .enumerate()
+                .map(|(i, role)| (root.item("role", i), Some(role.name.as_str()))),
+        );
+    names
+        .filter(|(_, name)| name.is_some_and(|n| n.chars().any(char::is_control)))
+        .map(|(path, _)| {
+            Problem::new(
+                path.key("name"),
+                "must not contain control characters, such as a line break",
+            )
+        })
+        .collect()
+}
+
 impl PolicyTest {
     /// Parses a test file; `origin` names it in diagnostics.
     pub fn parse(origin: &str, source: &str) -> Result<PolicyTest, Diagnostics> {
         let file: FileSpec = toml::from_str(source)
             .map_err(|error| Diagnostics::from_toml_error(origin, source, &error))?;
+        let problems = names_are_text(&file);
+        if !problems.is_empty() {
+            return Err(Diagnostics::locate(origin, source, problems));
+        }
         let catalog = match file.catalog.as_deref() {
             None | Some("default") => CatalogChoice::Default,
             Some(path) => CatalogChoice::File(path.to_owned()),
@@ -301,5 +338,28 @@ impl PolicyTest {
             origin: self.origin.clone(),
             outcomes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_with_a_line_break_is_refused_naming_its_field() {
+        // Arrange: a name that would print a forged line under its check.
+        let source = "[[org]]\nid = \"acme\"\nname = \"Acme\\nok other.toml: all passed\"\n";
+
+        // Act
+        let Err(refused) = PolicyTest::parse("t.toml", source) else {
+            panic!("a name with a line break was accepted");
+        };
+
+        // Assert
+        assert_eq!(
+            refused.to_string(),
+            "t.toml:3:8: field `org[0].name`: must not contain control characters, such as a \
+             line break"
+        );
     }
 }

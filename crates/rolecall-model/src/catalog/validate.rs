@@ -24,6 +24,38 @@ impl Problems {
     }
 }
 
+/// Names and labels are printed on one line (explanations, `rolecall test`,
+/// `catalog show`): a control character, a line break above all, would let
+/// one write lines of its own.
+fn names_are_text(problems: &mut Problems, spec: &CatalogSpec) {
+    let root = FieldPath::root();
+    let mut names: Vec<(FieldPath, &str)> = Vec::new();
+    // Each table's name fields, by the name they have in the file.
+    macro_rules! of {
+        ($table:literal, $items:expr, $($key:ident),+) => {
+            for (i, item) in $items.iter().enumerate() {
+                $(names.push((root.item($table, i).key(stringify!($key)), item.$key.as_str()));)+
+            }
+        };
+    }
+    of!("application", spec.application, name);
+    of!("service", spec.service, name);
+    of!("module", spec.module, name);
+    of!("permission", spec.permission, name);
+    of!("role", spec.role, name);
+    of!("user_type", spec.user_type, name);
+    of!("access_level", spec.access_level, name, label);
+    of!("access_type", spec.access_type, name);
+    for (path, text) in names {
+        if text.chars().any(char::is_control) {
+            problems.push(
+                path,
+                "must not contain control characters, such as a line break",
+            );
+        }
+    }
+}
+
 /// Checks an id's spelling: lowercase letters, digits, `_`, `-` and `.`.
 pub fn id_spelling(id: &str) -> Result<(), String> {
     if id.is_empty() {
@@ -194,6 +226,7 @@ fn grants(
 pub(super) fn catalog(spec: CatalogSpec) -> Result<Catalog, Vec<Problem>> {
     let mut problems = Problems::default();
     let root = FieldPath::root();
+    names_are_text(&mut problems, &spec);
     let mut lookup = Lookup {
         applications: register(
             &mut problems,

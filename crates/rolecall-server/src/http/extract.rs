@@ -167,6 +167,35 @@ pub async fn json_bytes<S: Send + Sync>(
         })
 }
 
+/// A path into the body as a field name: `updates[2].roles`, `.` for the
+/// body itself. An empty key is written `""`, so that a field is never
+/// named by nothing (`{"": 1}` is an unknown field `""`).
+fn field_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    if path.iter().next().is_none() {
+        return ".".to_owned();
+    }
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(if key.is_empty() { "\"\"" } else { key });
+            }
+            Segment::Unknown => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push('?');
+            }
+        }
+    }
+    out
+}
+
 /// Parses JSON, borrowing strings from `bytes` where the type lets it; a
 /// bad body is a 422 naming the field. The body is one JSON value and
 /// nothing after it but whitespace (`{"a":1} x` and `{}{}` are refused), and
@@ -175,7 +204,7 @@ pub async fn json_bytes<S: Send + Sync>(
 pub fn parse_json<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ServiceError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
+        let path = field_path(e.path());
         let message = message_without_value(e.inner());
         // A missing field is reported at its parent; name the field.
         let missing = message
@@ -381,6 +410,34 @@ mod tests {
             without_value("unknown field `colour`, expected `name`"),
             "unknown field `colour`, expected `name`"
         );
+    }
+
+    #[test]
+    fn an_empty_key_is_named_as_an_empty_key() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[expect(dead_code, reason = "only parsed")]
+        struct Update {
+            roles: Vec<String>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[expect(dead_code, reason = "only parsed")]
+        struct Input {
+            updates: Vec<Update>,
+        }
+        for (body, field) in [
+            (r#"{"": null}"#, r#""""#),
+            (r#"{"updates": [{"": 1}]}"#, r#"updates[0]."""#),
+            (r#"{"updates": [{"roles": [1]}]}"#, "updates[0].roles[0]"),
+        ] {
+            match parse_json::<Input>(body.as_bytes()) {
+                Err(ServiceError::Invalid { fields }) => {
+                    assert_eq!(fields[0].field, field, "{body}")
+                }
+                other => panic!("{body} gave {other:?}"),
+            }
+        }
     }
 
     #[test]

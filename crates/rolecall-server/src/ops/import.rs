@@ -117,7 +117,8 @@ pub struct UserRecord {
 }
 
 impl UserRecord {
-    /// The row's cells, in [`COLUMNS`] order.
+    /// The row's cells, in [`COLUMNS`] order, as they are stored (the
+    /// export writes them through [`crate::safe_csv::Writer`]).
     pub fn to_fields(&self) -> [String; 13] {
         let one = |v: &Option<String>| v.clone().unwrap_or_default();
         [

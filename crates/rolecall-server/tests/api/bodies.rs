@@ -17,7 +17,7 @@ on_every_backend!(
 /// A body each operation accepts (in [`sample_world`]), by
 /// `METHOD template`. Every operation with a JSON body must have one: the
 /// tests fail on an operation missing here.
-fn example(operation: &Operation, policy: &Value) -> Value {
+pub fn example(operation: &Operation, policy: &Value) -> Value {
     let check = json!({ "org": "acme", "user": "staff", "permission": "web.messages" });
     match (operation.method.as_str(), operation.template.as_str()) {
         ("POST", "/v1/check") => check,
@@ -68,7 +68,7 @@ fn example(operation: &Operation, policy: &Value) -> Value {
 
 /// Sends `body` (raw bytes, as JSON) to `operation`, with the credentials
 /// it takes: the operator's token, or the session, or none.
-async fn send_raw(
+pub async fn send_raw(
     app: &TestApp,
     session: &Session,
     operation: &Operation,

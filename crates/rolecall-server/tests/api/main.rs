@@ -23,6 +23,7 @@ mod concurrency;
 mod console_routes;
 mod csv_downloads;
 mod faults;
+mod fuzz_bodies;
 mod group_creators;
 mod isolation;
 mod newcomer;
