@@ -24,6 +24,7 @@ pub mod memory;
 pub mod report;
 pub mod rolecall;
 pub mod run;
+pub mod stored;
 pub mod workload;
 
 pub use error::BenchError;

@@ -14,13 +14,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
-use rolecall_bench::rolecall::world_spec;
 use rolecall_bench::workload::Workload;
 use rolecall_bench::Size;
 use rolecall_model::Catalog;
 use rolecall_server::principal::Principal;
 use rolecall_server::{tokens, Service};
-use rolecall_store::{now_ms, Access, Batch, EmployeeRow, OrgRow, Put, Store, UserRow};
+use rolecall_store::Store;
 
 /// Measures check throughput over HTTP.
 #[derive(Debug, Parser)]
@@ -72,50 +71,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workload as stored rows: one employee and one user per user.
-fn rows(workload: &Workload) -> Vec<Put> {
-    let spec = world_spec(workload);
-    let now = now_ms();
-    let mut puts: Vec<Put> = spec
-        .orgs
-        .iter()
-        .map(|o| {
-            Put::Org(OrgRow {
-                id: o.id.clone(),
-                name: o.id.clone(),
-                parent: None,
-                subscriptions: o.subscriptions.clone(),
-                manages: Vec::new(),
-                created_at: now,
-            })
-        })
-        .collect();
-    for user in &spec.users {
-        let employee = format!("emp-{}", user.id);
-        let org = user.membership[0].org.clone();
-        puts.push(Put::Employee(EmployeeRow {
-            id: employee.clone(),
-            org: org.clone(),
-            first_name: "Bench".to_owned(),
-            last_name: user.id.clone(),
-            email: format!("{}@bench.invalid", user.id),
-            created_at: now,
-        }));
-        puts.push(Put::User(UserRow {
-            id: user.id.clone(),
-            employee,
-            status: user.status,
-            memberships: user
-                .membership
-                .iter()
-                .map(|m| (m.org.clone(), Access::from_spec(m)))
-                .collect(),
-            created_at: now,
-        }));
-    }
-    puts
-}
-
 async fn run(args: Args) -> Result<(), Error> {
     let size = Size {
         users: args.users,
@@ -128,24 +83,7 @@ async fn run(args: Args) -> Result<(), Error> {
     // A throwaway database: a throwaway key.
     let store = Store::open_with_key(&url, rolecall_store::AuditKey::generate()).await?;
     let started = Instant::now();
-    // Written in chunks: one change-log row per chunk keeps each payload small.
-    let mut revision = 0;
-    for chunk in rows(&workload).chunks(20_000) {
-        revision = store
-            .commit(
-                revision,
-                "bench",
-                "bench",
-                Batch {
-                    puts: chunk,
-                    audit: &[],
-                    emails: &[],
-                    ..Batch::default()
-                },
-            )
-            .await?
-            .revision;
-    }
+    rolecall_bench::stored::store(&store, &workload).await?;
     println!(
         "stored {} users in {} organizations in SQLite: {:.2} s",
         args.users,
