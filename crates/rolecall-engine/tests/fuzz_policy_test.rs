@@ -9,12 +9,13 @@
 //! file of `tests/corpus/policy_test/` is replayed on every run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../rolecall-model/tests/support/corpus.rs"]
+mod corpus;
 #[path = "../../rolecall-model/tests/support/text_mutation.rs"]
 mod text_mutation;
 #[path = "../../rolecall-model/tests/support/toml_mutation.rs"]
 mod toml_mutation;
 
-use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
 use proptest::prelude::*;
@@ -223,17 +224,9 @@ fn every_shipped_example_runs() {
 
 #[test]
 fn every_input_of_the_corpus_is_run_or_refused_with_located_diagnostics() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/policy_test");
-    let mut failures = Vec::new();
-    let mut replayed = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let bytes = std::fs::read(&path).unwrap();
-        replayed += 1;
-        if let Err(why) = properties(&String::from_utf8_lossy(&bytes)) {
-            failures.push(format!("{}: {why}", path.display()));
-        }
-    }
-    assert!(replayed > 0, "the corpus {} is empty", dir.display());
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    corpus::replay(
+        env!("CARGO_MANIFEST_DIR"),
+        "tests/corpus/policy_test",
+        |bytes| properties(&String::from_utf8_lossy(bytes)),
+    );
 }

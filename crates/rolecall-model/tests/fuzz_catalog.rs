@@ -10,12 +10,12 @@
 //! once broke the parser, and seeds.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/corpus.rs"]
+mod corpus;
 #[path = "support/text_mutation.rs"]
 mod text_mutation;
 #[path = "support/toml_mutation.rs"]
 mod toml_mutation;
-
-use std::path::Path;
 
 use proptest::prelude::*;
 use rolecall_model::catalog::DEFAULT_CATALOG_TOML;
@@ -198,17 +198,9 @@ fn the_shipped_catalog_survives_a_trip_through_the_serializer() {
 
 #[test]
 fn every_input_of_the_corpus_is_a_catalog_or_located_diagnostics() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/catalog");
-    let mut failures = Vec::new();
-    let mut replayed = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let bytes = std::fs::read(&path).unwrap();
-        replayed += 1;
-        if let Err(why) = properties(&String::from_utf8_lossy(&bytes)) {
-            failures.push(format!("{}: {why}", path.display()));
-        }
-    }
-    assert!(replayed > 0, "the corpus {} is empty", dir.display());
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    corpus::replay(
+        env!("CARGO_MANIFEST_DIR"),
+        "tests/corpus/catalog",
+        |bytes| properties(&String::from_utf8_lossy(bytes)),
+    );
 }

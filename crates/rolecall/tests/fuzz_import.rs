@@ -10,6 +10,8 @@
 //! file of `tests/corpus/import/` is replayed on every run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../rolecall-model/tests/support/corpus.rs"]
+mod corpus;
 #[path = "../../rolecall-model/tests/support/text_mutation.rs"]
 mod text_mutation;
 
@@ -434,19 +436,8 @@ proptest! {
 
 #[test]
 fn every_input_of_the_corpus_imports_whole_or_not_at_all() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/import");
-    let mut failures = Vec::new();
-    let mut replayed = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let bytes = std::fs::read(&path).unwrap();
-        replayed += 1;
-        // Each input on a database of its own: the corpus is not a sequence.
-        let db = Database::new();
-        if let Err(why) = properties(&db, &bytes) {
-            failures.push(format!("{}: {why}", path.display()));
-        }
-    }
-    assert!(replayed > 0, "the corpus {} is empty", dir.display());
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Each input on a database of its own: the corpus is not a sequence.
+    corpus::replay(env!("CARGO_MANIFEST_DIR"), "tests/corpus/import", |bytes| {
+        properties(&Database::new(), bytes)
+    });
 }

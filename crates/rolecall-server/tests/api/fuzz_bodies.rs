@@ -12,7 +12,8 @@
 //! `tests/corpus/bodies/` is replayed on every run: its first line is the
 //! route (`POST /v1/orgs`), the rest the body, byte for byte.
 
-use std::path::Path;
+#[path = "../../../rolecall-model/tests/support/corpus.rs"]
+mod corpus;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -474,12 +475,7 @@ fn every_body_of_the_corpus_gets_no_5xx_a_problem_naming_the_field_and_no_change
         routes,
         ..
     } = target();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/bodies");
-    let mut failures = Vec::new();
-    let mut replayed = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let bytes = std::fs::read(&path).unwrap();
+    corpus::replay(env!("CARGO_MANIFEST_DIR"), "tests/corpus/bodies", |bytes| {
         let newline = bytes
             .iter()
             .position(|&b| b == b'\n')
@@ -487,17 +483,8 @@ fn every_body_of_the_corpus_gets_no_5xx_a_problem_naming_the_field_and_no_change
         let first = String::from_utf8_lossy(&bytes[..newline]).trim().to_owned();
         let body = bytes.get(newline + 1..).unwrap_or_default().to_vec();
         let Some(operation) = routes.iter().find(|o| o.name() == first) else {
-            failures.push(format!(
-                "{}: no route `{first}` takes a body",
-                path.display()
-            ));
-            continue;
+            return Err(format!("no route `{first}` takes a body"));
         };
-        replayed += 1;
-        if let Err(why) = runtime.block_on(probe(&app, &session, operation, body)) {
-            failures.push(format!("{}: {why}", path.display()));
-        }
-    }
-    assert!(replayed > 0, "the corpus {} is empty", dir.display());
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+        runtime.block_on(probe(&app, &session, operation, body))
+    });
 }
