@@ -18,14 +18,11 @@ mod text_mutation;
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex};
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use rolecall_model::Catalog;
 use rolecall_server::ops::import::COLUMNS;
-use rolecall_server::ops::orgs::{self, NewOrg};
-use rolecall_server::{Principal, Service};
 use rolecall_store::Store;
 
 use common::rolecall;
@@ -161,30 +158,7 @@ impl Database {
     fn new() -> Database {
         let dir = tempfile::tempdir().unwrap();
         let url = dir.path().join("rolecall.db").to_str().unwrap().to_owned();
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.block_on(async {
-            let store = Store::open_with_key(&url, common::audit_key(&url))
-                .await
-                .unwrap();
-            let service = Service::open(store, Arc::new(Catalog::default_catalog()))
-                .await
-                .unwrap();
-            for (id, subscriptions) in [
-                ("acme", &["web.billing", "web.clinical"][..]),
-                ("beta", &[]),
-            ] {
-                let org = NewOrg {
-                    id: Some(id.to_owned()),
-                    name: id.to_uppercase(),
-                    parent: None,
-                    subscriptions: subscriptions.iter().map(|s| (*s).to_owned()).collect(),
-                };
-                orgs::create(&service, &Principal::Cli, "test", org)
-                    .await
-                    .unwrap();
-            }
-            service.store().close().await;
-        });
+        common::create_acme_and_beta(&url);
         Database { dir, url }
     }
 

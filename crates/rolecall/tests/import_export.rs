@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rolecall_model::Catalog;
-use rolecall_server::ops::orgs::{self, NewOrg};
 use rolecall_server::ops::people;
 use rolecall_server::{Principal, Service};
 use rolecall_store::Store;
@@ -29,25 +28,7 @@ impl Database {
     fn new() -> Database {
         let dir = tempfile::tempdir().unwrap();
         let url = dir.path().join("rolecall.db").to_str().unwrap().to_owned();
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.block_on(async {
-            let service = open(&url).await;
-            for (id, subscriptions) in [
-                ("acme", &["web.billing", "web.clinical"][..]),
-                ("beta", &[]),
-            ] {
-                let org = NewOrg {
-                    id: Some(id.to_owned()),
-                    name: id.to_uppercase(),
-                    parent: None,
-                    subscriptions: subscriptions.iter().map(|s| (*s).to_owned()).collect(),
-                };
-                orgs::create(&service, &Principal::Cli, "test", org)
-                    .await
-                    .unwrap();
-            }
-            service.store().close().await;
-        });
+        common::create_acme_and_beta(&url);
         Database { dir, url }
     }
 

@@ -37,3 +37,40 @@ pub fn audit_key(database: &str) -> rolecall_store::AuditKey {
         rolecall_store::AuditKey::create_file(&path).unwrap()
     }
 }
+
+/// Creates, in the new SQLite database at `database`, the organizations
+/// `acme` (Billing and Clinical subscribed) and `beta`, as the operator at
+/// the command line.
+#[allow(dead_code, reason = "not every test binary imports users")]
+pub fn create_acme_and_beta(database: &str) {
+    use std::sync::Arc;
+
+    use rolecall_model::Catalog;
+    use rolecall_server::ops::orgs::{self, NewOrg};
+    use rolecall_server::{Principal, Service};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = rolecall_store::Store::open_with_key(database, audit_key(database))
+            .await
+            .unwrap();
+        let service = Service::open(store, Arc::new(Catalog::default_catalog()))
+            .await
+            .unwrap();
+        for (id, subscriptions) in [
+            ("acme", &["web.billing", "web.clinical"][..]),
+            ("beta", &[]),
+        ] {
+            let org = NewOrg {
+                id: Some(id.to_owned()),
+                name: id.to_uppercase(),
+                parent: None,
+                subscriptions: subscriptions.iter().map(|s| (*s).to_owned()).collect(),
+            };
+            orgs::create(&service, &Principal::Cli, "test", org)
+                .await
+                .unwrap();
+        }
+        service.store().close().await;
+    });
+}
